@@ -1,0 +1,67 @@
+"""PPO math as pure functions: tensors in, tensors out."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+def gae(rewards: torch.Tensor, values: torch.Tensor, dones: torch.Tensor,
+        gamma: float, lam: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generalised advantage estimation over one actor's segment.
+
+    ``rewards``/``dones`` have T entries, ``values`` has T + 1 (the last is the
+    bootstrap value of the observation after step T-1). ``dones[t] = 1`` means
+    the episode ended with step t, so nothing after it flows back into t.
+    Returns (advantages, returns), each with T entries.
+    """
+    steps = rewards.shape[0]
+    advantages = torch.zeros_like(rewards)
+    last = torch.zeros((), dtype=rewards.dtype)
+    for t in reversed(range(steps)):
+        not_done = 1.0 - dones[t]
+        delta = rewards[t] + gamma * values[t + 1] * not_done - values[t]
+        last = delta + gamma * lam * not_done * last
+        advantages[t] = last
+    return advantages, advantages + values[:-1]
+
+
+@dataclass
+class PPOLoss:
+    total: torch.Tensor
+    policy: torch.Tensor
+    value: torch.Tensor
+    entropy: torch.Tensor
+    approx_kl: torch.Tensor
+    clip_fraction: torch.Tensor
+
+
+def ppo_loss(logits: torch.Tensor, new_values: torch.Tensor, actions: torch.Tensor,
+             behaviour_logprobs: torch.Tensor, old_values: torch.Tensor,
+             advantages: torch.Tensor, returns: torch.Tensor, *, clip_coef: float,
+             vf_coef: float, ent_coef: float, clip_vloss: bool = True,
+             normalize_advantages: bool = True) -> PPOLoss:
+    """CleanRL's clipped PPO objective, with the behaviour policy's log-probs."""
+    dist = torch.distributions.Categorical(logits=logits)
+    new_logprobs = dist.log_prob(actions)
+    log_ratio = new_logprobs - behaviour_logprobs
+    ratio = log_ratio.exp()
+    with torch.no_grad():
+        approx_kl = ((ratio - 1) - log_ratio).mean()
+        clip_fraction = ((ratio - 1.0).abs() > clip_coef).float().mean()
+
+    if normalize_advantages and advantages.numel() > 1:
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    policy_loss = torch.max(-advantages * ratio,
+                            -advantages * ratio.clamp(1 - clip_coef, 1 + clip_coef)).mean()
+
+    if clip_vloss:
+        clipped = old_values + (new_values - old_values).clamp(-clip_coef, clip_coef)
+        value_loss = 0.5 * torch.max((new_values - returns) ** 2,
+                                     (clipped - returns) ** 2).mean()
+    else:
+        value_loss = 0.5 * ((new_values - returns) ** 2).mean()
+
+    entropy = dist.entropy().mean()
+    total = policy_loss - ent_coef * entropy + vf_coef * value_loss
+    return PPOLoss(total, policy_loss, value_loss, entropy, approx_kl, clip_fraction)

@@ -1,0 +1,53 @@
+"""The actor's CPU copy of the policy, and action sampling from its own RNG."""
+from __future__ import annotations
+
+import numpy as np
+
+
+class TorchPolicy:
+    """The learner's network, run batch-1 on the CPU without autograd."""
+
+    def __init__(self, num_actions: int, stack: int, threads: int = 1):
+        import torch
+
+        from common.model import ActorCritic
+
+        torch.set_num_threads(max(1, threads))
+        self._torch = torch
+        self.model = ActorCritic(num_actions, stack).eval()
+        self.num_actions = num_actions
+
+    def describe(self) -> dict:
+        return self.model.describe()
+
+    def load(self, arrays: dict[str, np.ndarray]) -> None:
+        from common.model import load_state_arrays
+
+        load_state_arrays(self.model, arrays)
+
+    def __call__(self, obs: np.ndarray) -> tuple[np.ndarray, float]:
+        """Logits (A,) and value for one stacked uint8 observation."""
+        with self._torch.inference_mode():
+            logits, value = self.model(self._torch.from_numpy(obs).unsqueeze(0))
+        return logits[0].numpy(), float(value[0])
+
+
+class RandomPolicy:
+    """Uniform play, for demos without a learner."""
+
+    def __init__(self, num_actions: int):
+        self.num_actions = num_actions
+        self._logits = np.zeros(num_actions, np.float32)
+
+    def __call__(self, obs: np.ndarray) -> tuple[np.ndarray, float]:
+        return self._logits, 0.0
+
+
+def sample_action(logits: np.ndarray, rng: np.random.Generator) -> tuple[int, float]:
+    """Sample from softmax(logits) with ``rng``; returns (action, log-prob)."""
+    shifted = logits.astype(np.float64) - logits.max()
+    log_probs = shifted - np.log(np.exp(shifted).sum())
+    cdf = np.cumsum(np.exp(log_probs))
+    action = min(int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right")),
+                 len(logits) - 1)
+    return action, float(log_probs[action])

@@ -1,0 +1,39 @@
+"""Learner configuration. PPO defaults are CleanRL's ppo_atari.py."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from common.config import option
+from common.envs import EnvOptions
+
+
+@dataclass
+class LearnerConfig(EnvOptions):
+    run_dir: str = option("runs", "directory that holds one folder per run")
+    run_name: str = option("airstriker", "this run's folder under --run-dir")
+    fresh: bool = option(False, "start over instead of resuming from the newest checkpoint")
+    rollout_bind: str = option("tcp://*:5555", "PULL socket that receives rollouts")
+    weights_bind: str = option("tcp://*:5556", "PUB socket that publishes weights")
+    telemetry_endpoint: str = option("tcp://127.0.0.1:5557", "relay's XSUB socket (stats, history)")
+    device: str = option("auto", "torch device for updates", choices=["auto", "cpu", "cuda"])
+    torch_threads: int = option(0, "CPU threads for updates (0: all cores, at most 4)")
+    seed: int = option(1, "seed of the learner's own RNGs (init, minibatch order)")
+    total_steps: int = option(10_000_000, "agent steps to train for (also the LR schedule length)")
+    max_minutes: float = option(0.0, "stop after this many minutes of training (0: no limit)")
+    batch_steps: int = option(1024, "agent steps gathered per PPO update")
+    epochs: int = option(4, "passes over each batch")
+    minibatches: int = option(4, "minibatches per epoch")
+    learning_rate: float = option(2.5e-4, "Adam learning rate")
+    anneal_lr: bool = option(True, "decay the learning rate linearly to 0 over --total-steps")
+    gamma: float = option(0.99, "discount factor")
+    gae_lambda: float = option(0.95, "GAE lambda")
+    clip_coef: float = option(0.1, "PPO ratio (and value) clip range")
+    ent_coef: float = option(0.01, "entropy bonus coefficient")
+    vf_coef: float = option(0.5, "value loss coefficient")
+    max_grad_norm: float = option(0.5, "gradient norm clip")
+    max_policy_lag: int = option(4, "drop rollouts acted with a policy this many versions old")
+    weights_interval: float = option(1.0, "seconds between re-publishing weights for late joiners")
+    history_interval: float = option(2.0, "seconds between chart-history snapshots for viewers")
+    log_interval: float = option(5.0, "seconds between progress lines")
+    checkpoint_interval: float = option(120.0, "seconds between checkpoints (0: only at exit)")
+    keep_checkpoints: int = option(3, "checkpoints kept in the run's checkpoints/ folder")

@@ -1,0 +1,283 @@
+"""PULL rollouts, run PPO, PUB weights, write metrics and checkpoints."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import time
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import torch
+import zmq
+
+from common import protocol
+from common.bus import bind, connect, make_socket
+from common.envs import FRAME_SHAPE, num_actions
+from common.logs import setup_logging
+from common.model import ActorCritic, state_arrays
+from services.learner.checkpoint import load_newest, save_checkpoint
+from services.learner.config import LearnerConfig
+from services.learner.history import History
+from services.learner.update import build_batch, ppo_update
+
+SENDER = "learner"
+
+
+class Learner:
+    def __init__(self, cfg: LearnerConfig, ctx: zmq.Context | None = None):
+        self.cfg = cfg
+        self.log = setup_logging("learner")
+        self.run_path = Path(cfg.run_dir) / cfg.run_name
+        self.ckpt_dir = self.run_path / "checkpoints"
+        self.device = torch.device("cuda" if cfg.device == "cuda" or (
+            cfg.device == "auto" and torch.cuda.is_available()) else "cpu")
+        torch.set_num_threads(cfg.torch_threads or min(4, os.cpu_count() or 1))
+        torch.manual_seed(cfg.seed)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.num_actions = num_actions(cfg.game)
+        self.model = ActorCritic(self.num_actions, cfg.frame_stack).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate, eps=1e-5)
+
+        # Counters continue across restarts (they live in the checkpoint).
+        self.counters = {"update": 0, "policy_version": 0, "env_steps": 0, "frames": 0,
+                         "episodes": 0, "dropped_stale": 0, "rejected_messages": 0}
+        self.history = History()
+        self.recent_returns: deque[float] = deque(maxlen=100)
+        self.recent_lengths: deque[int] = deque(maxlen=100)
+        self.resumed_from: str | None = None
+        self.stopping = False
+
+        self.ctx = ctx or zmq.Context.instance()
+        self.rollouts = make_socket(self.ctx, zmq.PULL, rcvhwm=32)
+        bind(self.rollouts, cfg.rollout_bind, "--rollout-bind")
+        self.weights = make_socket(self.ctx, zmq.PUB, sndhwm=2)
+        bind(self.weights, cfg.weights_bind, "--weights-bind")
+        self.telemetry = make_socket(self.ctx, zmq.PUB, sndhwm=16)
+        connect(self.telemetry, cfg.telemetry_endpoint, "--telemetry-endpoint")
+        self.seq = 0
+
+    # --- state ---------------------------------------------------------------
+
+    def resume_or_start(self) -> None:
+        self.run_path.mkdir(parents=True, exist_ok=True)
+        if not self.cfg.fresh:
+            state, path = load_newest(self.ckpt_dir, self.log.warning)
+            if state is not None:
+                self.load_state(state)
+                self.resumed_from = str(path)
+                self.log.info("resumed from %s: update %d, policy v%d, %d env steps",
+                              path, self.counters["update"], self.counters["policy_version"],
+                              self.counters["env_steps"])
+        elif self.ckpt_dir.is_dir():
+            for old in self.ckpt_dir.glob("ckpt-*.pt"):
+                old.unlink()
+        with open(self.run_path / "config.json", "w") as f:
+            json.dump({**dataclasses.asdict(self.cfg), "device": str(self.device),
+                       "num_actions": self.num_actions,
+                       "resumed_from": self.resumed_from}, f, indent=2)
+
+    def state(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "counters": dict(self.counters),
+            "config": dataclasses.asdict(self.cfg),
+            "history": self.history.to_lists(),
+            "recent_returns": list(self.recent_returns),
+            "recent_lengths": list(self.recent_lengths),
+            "rng": {"torch": torch.get_rng_state(), "numpy": self.rng.bit_generator.state},
+        }
+
+    def load_state(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.counters.update(state["counters"])
+        self.history = History.from_lists(state["history"])
+        self.recent_returns.extend(state["recent_returns"])
+        self.recent_lengths.extend(state["recent_lengths"])
+        torch.set_rng_state(state["rng"]["torch"])
+        self.rng.bit_generator.state = state["rng"]["numpy"]
+
+    def checkpoint(self, why: str) -> None:
+        t0 = time.monotonic()
+        path = save_checkpoint(self.ckpt_dir, self.counters["update"], self.state(),
+                               self.cfg.keep_checkpoints)
+        self.log.info("checkpoint (%s) %s in %.2fs", why, path.name, time.monotonic() - t0)
+
+    # --- bus -----------------------------------------------------------------
+
+    def publish_weights(self) -> None:
+        meta = {"policy_version": self.counters["policy_version"], "model": self.model.describe()}
+        self.weights.send_multipart(protocol.encode("weights", SENDER, self.seq, meta,
+                                                    state_arrays(self.model)), copy=False)
+        self.seq += 1
+
+    def publish_telemetry(self, msg_type: str, meta: dict, arrays: dict | None = None) -> None:
+        try:
+            self.telemetry.send_multipart(protocol.encode(msg_type, SENDER, self.seq, meta, arrays),
+                                          flags=zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            pass  # viewers are optional; never wait for them
+        self.seq += 1
+
+    def receive(self, pending: list, interval: dict, timeout_ms: int) -> None:
+        """Accept valid, fresh rollouts into ``pending``; count and drop the rest."""
+        while self.rollouts.poll(timeout_ms):
+            timeout_ms = 0
+            frames = self.rollouts.recv_multipart(copy=True)
+            try:
+                msg = protocol.decode(frames)
+                if msg.type != "rollout":
+                    raise protocol.ProtocolError(f"unexpected {msg.type} on the rollout socket")
+                protocol.check_rollout(msg, FRAME_SHAPE, self.cfg.frame_stack, self.num_actions)
+            except protocol.ProtocolError as exc:
+                self.counters["rejected_messages"] += 1
+                self.log.warning("rejected message (%d so far): %s",
+                                 self.counters["rejected_messages"], exc)
+                continue
+            lag = self.counters["policy_version"] - msg.meta["policy_version"]
+            if lag > self.cfg.max_policy_lag or lag < 0:
+                # lag < 0: acted with weights from before a restart that we lost.
+                self.counters["dropped_stale"] += 1
+                continue
+            pending.append(msg)
+            interval["lags"].append(lag)
+            interval["actors"][msg.meta["actor_id"]] = msg.meta["seed"]
+            for ep in msg.meta["episodes"]:
+                self.counters["episodes"] += 1
+                self.recent_returns.append(ep["return"])
+                self.recent_lengths.append(ep["length"])
+                self.history.add_episode(self.counters["env_steps"], ep["return"], ep["length"])
+                self.publish_telemetry("episode", {
+                    "actor_id": msg.meta["actor_id"], "seed": msg.meta["seed"],
+                    "policy_version": msg.meta["policy_version"], "return": ep["return"],
+                    "length": ep["length"], "frames": ep["frames"], "mode": "train"})
+
+    # --- main loop -----------------------------------------------------------
+
+    def run(self) -> int:
+        cfg = self.cfg
+        self.resume_or_start()
+        self.log.info("run %s on %s, %d actions, waiting for rollouts on %s",
+                      self.run_path, self.device, self.num_actions, cfg.rollout_bind)
+        self.publish_weights()
+        started = time.monotonic()
+        now = started
+        next_weights = now + cfg.weights_interval
+        next_history = now
+        next_log = now + cfg.log_interval
+        next_ckpt = now + cfg.checkpoint_interval if cfg.checkpoint_interval > 0 else float("inf")
+        pending: list[protocol.Message] = []
+        interval = self._new_interval(now)
+        last_row: dict = {}
+
+        while not self.stopping:
+            # 1. gather rollouts until a batch is full
+            self.receive(pending, interval, timeout_ms=50)
+            pending_steps = sum(len(m.arrays["actions"]) for m in pending)
+
+            # 2. a full batch: one PPO update, then new weights go out at once
+            if pending_steps >= cfg.batch_steps:
+                last_row = self.train(pending, interval)
+                pending = []
+                self.publish_weights()
+                next_weights = time.monotonic() + cfg.weights_interval
+                interval = self._new_interval(time.monotonic())
+
+            # 3. periodic duties
+            now = time.monotonic()
+            if now >= next_weights:  # late joiners and restarted actors
+                self.publish_weights()
+                next_weights = now + cfg.weights_interval
+            if now >= next_history:
+                self.publish_telemetry("history", {"run": cfg.run_name}, self.history.arrays())
+                next_history = now + cfg.history_interval
+            if now >= next_log:
+                self.log_progress(last_row, pending_steps)
+                next_log = now + cfg.log_interval
+            if now >= next_ckpt:
+                self.checkpoint("periodic")
+                next_ckpt = now + cfg.checkpoint_interval
+            if self.counters["env_steps"] >= cfg.total_steps:
+                self.log.info("reached --total-steps %d", cfg.total_steps)
+                break
+            if cfg.max_minutes and now - started >= cfg.max_minutes * 60:
+                self.log.info("reached --max-minutes %g", cfg.max_minutes)
+                break
+
+        self.checkpoint("exit")
+        return 0
+
+    def _new_interval(self, now: float) -> dict:
+        return {"start": now, "env_steps": self.counters["env_steps"], "lags": [], "actors": {}}
+
+    def train(self, rollouts: list[protocol.Message], interval: dict) -> dict:
+        cfg = self.cfg
+        t0 = time.monotonic()
+        steps = sum(len(m.arrays["actions"]) for m in rollouts)
+        self.counters["env_steps"] += steps
+        self.counters["frames"] += sum(m.meta["env_frames"] for m in rollouts)
+        if cfg.anneal_lr:
+            frac = max(0.0, 1.0 - self.counters["env_steps"] / cfg.total_steps)
+            self.optimizer.param_groups[0]["lr"] = frac * cfg.learning_rate
+
+        batch = build_batch(rollouts, cfg.gamma, cfg.gae_lambda, self.device)
+        losses = ppo_update(self.model, self.optimizer, batch, cfg, self.rng)
+        self.counters["update"] += 1
+        self.counters["policy_version"] += 1
+
+        now = time.monotonic()
+        lags = interval["lags"]
+        row = {
+            "time": time.time(), "update": self.counters["update"],
+            "policy_version": self.counters["policy_version"],
+            "env_steps": self.counters["env_steps"], "frames": self.counters["frames"],
+            "sps": (self.counters["env_steps"] - interval["env_steps"]) / max(now - interval["start"], 1e-9),
+            "episodes": self.counters["episodes"],
+            "mean_return": float(np.mean(self.recent_returns)) if self.recent_returns else None,
+            "mean_length": float(np.mean(self.recent_lengths)) if self.recent_lengths else None,
+            "loss_policy": losses["policy"], "loss_value": losses["value"],
+            "entropy": losses["entropy"], "approx_kl": losses["approx_kl"],
+            "clip_fraction": losses["clip_fraction"],
+            "learning_rate": self.optimizer.param_groups[0]["lr"],
+            "update_seconds": now - t0,
+            "lag_mean": float(np.mean(lags)) if lags else 0.0,
+            "lag_max": int(max(lags)) if lags else 0,
+            "dropped_stale": self.counters["dropped_stale"],
+            "rejected_messages": self.counters["rejected_messages"],
+            "actors": sorted(interval["actors"]),
+            "seeds": [interval["actors"][a] for a in sorted(interval["actors"])],
+            "resumed_from": self.resumed_from,
+        }
+        with open(self.run_path / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(row) + "\n")
+        self.history.add_update(row)
+        self.publish_telemetry("stats", {"row": row})
+        return row
+
+    def log_progress(self, row: dict, pending_steps: int) -> None:
+        if not row:
+            self.log.info("waiting for rollouts (%d steps pending of %d), policy v%d",
+                          pending_steps, self.cfg.batch_steps, self.counters["policy_version"])
+            return
+        mean = row["mean_return"]
+        self.log.info(
+            "update %d  steps %d  sps %.0f  mean return %s  entropy %.2f  lag %.1f/%d  "
+            "actors %d  dropped %d  rejected %d", row["update"], row["env_steps"], row["sps"],
+            "-" if mean is None else f"{mean:.1f}", row["entropy"], row["lag_mean"],
+            row["lag_max"], len(row["actors"]), row["dropped_stale"], row["rejected_messages"])
+
+    def request_stop(self, *_: object) -> None:
+        self.stopping = True
+
+    def close(self) -> None:
+        for sock in (self.rollouts, self.weights, self.telemetry):
+            sock.close(linger=0)
+
+
+def install_signal_handlers(learner: Learner) -> None:
+    signal.signal(signal.SIGTERM, learner.request_stop)
+    signal.signal(signal.SIGINT, learner.request_stop)
