@@ -18,7 +18,9 @@ from common.seeds import actor_seed, default_actor_id
 from services.actor.config import ActorConfig
 from services.actor.policy import RandomPolicy, TorchPolicy, sample_action
 
-LEARNER_AWAY_AFTER = 5.0  # seconds without a weights message (learner re-sends every ~1 s)
+# Seconds without a weights message before the status says the learner is away
+# (it re-sends every ~1 s, but a CPU update can hold it for several seconds).
+LEARNER_AWAY_AFTER = 20.0
 
 
 class LearnerUnreachable(RuntimeError):
@@ -57,6 +59,7 @@ class Actor:
         self.episodes = 0
         self.recent_returns: deque[float] = deque(maxlen=20)
         self.rejected_weights = 0
+        self.sent_with_version = 0
         self.last_weights_at = 0.0
         self.waiting_since = 0.0
 
@@ -97,6 +100,25 @@ class Actor:
             self.log.info("got weights version %d, starting", newest.meta["policy_version"])
         self.policy_version = newest.meta["policy_version"]
         return True
+
+    def wait_for_newer_weights(self) -> None:
+        """After --rollouts-per-version rollouts with one version, wait for the next.
+
+        This keeps the fleet at most a version or two ahead of the learner, so
+        rollouts stay fresh and, on a small machine, the learner gets the CPU.
+        """
+        if self.adopt_weights():
+            self.sent_with_version = 0
+            return
+        since = time.monotonic()
+        next_note = since + 30.0
+        while self.sent_with_version >= self.cfg.rollouts_per_version and not self.stopping:
+            if self.adopt_weights(timeout_ms=100):
+                self.sent_with_version = 0
+            elif time.monotonic() > next_note:
+                self.log.info("learner away? no new weights for %.0fs; waiting (policy v%d)",
+                              time.monotonic() - since, self.policy_version)
+                next_note = time.monotonic() + 30.0
 
     def wait_for_first_weights(self) -> None:
         deadline = time.monotonic() + self.cfg.wait_learner
@@ -209,7 +231,8 @@ class Actor:
                     self.push_rollout(protocol.encode("rollout", self.actor_id, self.seq,
                                                       meta, arrays))
                     self.seq += 1
-                    self.adopt_weights()
+                    self.sent_with_version += 1
+                    self.wait_for_newer_weights()
                 builder.clear()
 
             # 4. status line

@@ -16,6 +16,8 @@ class ActorConfig(EnvOptions):
                          "or uniform random play with no learner (demo)",
                          choices=["learner", "random"])
     rollout_len: int = option(128, "agent steps per rollout pushed to the learner")
+    rollouts_per_version: int = option(1, "rollouts sent with one policy version before waiting "
+                                       "for newer weights (keeps actors in step with the learner)")
     rollout_endpoint: str = option("tcp://127.0.0.1:5555", "learner's rollout PULL socket")
     weights_endpoint: str = option("tcp://127.0.0.1:5556", "learner's weights PUB socket")
     telemetry_endpoint: str = option("tcp://127.0.0.1:5557", "relay's XSUB socket (frames, episodes)")

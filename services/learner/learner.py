@@ -123,9 +123,14 @@ class Learner:
             pass  # viewers are optional; never wait for them
         self.seq += 1
 
-    def receive(self, pending: list, interval: dict, timeout_ms: int) -> None:
-        """Accept valid, fresh rollouts into ``pending``; count and drop the rest."""
-        while self.rollouts.poll(timeout_ms):
+    def receive(self, pending: list, interval: dict, timeout_ms: int, want_steps: int) -> None:
+        """Accept valid, fresh rollouts into ``pending`` until it holds ``want_steps``.
+
+        Invalid and stale messages are counted and dropped. What is not read yet
+        waits in the socket (bounded by its HWM), which pushes back on actors.
+        """
+        while sum(len(m.arrays["actions"]) for m in pending) < want_steps and \
+                self.rollouts.poll(timeout_ms):
             timeout_ms = 0
             frames = self.rollouts.recv_multipart(copy=True)
             try:
@@ -176,7 +181,7 @@ class Learner:
 
         while not self.stopping:
             # 1. gather rollouts until a batch is full
-            self.receive(pending, interval, timeout_ms=50)
+            self.receive(pending, interval, timeout_ms=50, want_steps=cfg.batch_steps)
             pending_steps = sum(len(m.arrays["actions"]) for m in pending)
 
             # 2. a full batch: one PPO update, then new weights go out at once

@@ -51,6 +51,6 @@ def ppo_update(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict[s
             optimizer.step()
             if epoch == cfg.epochs - 1:
                 for name in ("policy", "value", "entropy", "approx_kl", "clip_fraction"):
-                    sums[name] = sums.get(name, 0.0) + float(getattr(loss, name))
+                    sums[name] = sums.get(name, 0.0) + float(getattr(loss, name).detach())
                 count += 1
     return {k: v / max(count, 1) for k, v in sums.items()}

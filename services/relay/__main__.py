@@ -1,0 +1,38 @@
+"""python -m services.relay: the telemetry forwarder between publishers and viewers."""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+from common.bus import EndpointError
+from common.config import fail, option, parse_config
+
+PROG = "python -m services.relay"
+
+
+@dataclass
+class RelayConfig:
+    in_bind: str = option("tcp://*:5557", "XSUB socket that actors and the learner publish to")
+    out_bind: str = option("tcp://*:5558", "XPUB socket that viewers subscribe to")
+    log_interval: float = option(30.0, "seconds between counter lines")
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_config(RelayConfig, argv, PROG,
+                       "Forward telemetry (frames, episodes, training stats) from actors and "
+                       "the learner to any number of viewers.")
+    from services.relay.relay import Relay, install_signal_handlers
+
+    try:
+        relay = Relay(cfg.in_bind, cfg.out_bind, log_interval=cfg.log_interval)
+    except EndpointError as exc:
+        return fail(PROG, str(exc))
+    install_signal_handlers(relay)
+    try:
+        return relay.run()
+    finally:
+        relay.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
