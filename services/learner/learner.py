@@ -155,11 +155,9 @@ class Learner:
                 self.counters["episodes"] += 1
                 self.recent_returns.append(ep["return"])
                 self.recent_lengths.append(ep["length"])
+                # Viewers get these from the history snapshot (actors publish
+                # their own live episode events; re-publishing would double count).
                 self.history.add_episode(self.counters["env_steps"], ep["return"], ep["length"])
-                self.publish_telemetry("episode", {
-                    "actor_id": msg.meta["actor_id"], "seed": msg.meta["seed"],
-                    "policy_version": msg.meta["policy_version"], "return": ep["return"],
-                    "length": ep["length"], "frames": ep["frames"], "mode": "train"})
 
     # --- main loop -----------------------------------------------------------
 
