@@ -104,19 +104,25 @@ class Actor:
     def wait_for_newer_weights(self) -> None:
         """After --rollouts-per-version rollouts with one version, wait for the next.
 
-        This keeps the fleet at most a version or two ahead of the learner, so
-        rollouts stay fresh and, on a small machine, the learner gets the CPU.
+        This keeps the fleet within a version or two of the learner, so rollouts
+        stay fresh and, on a small machine, the learner gets the CPU while it
+        updates. The learner re-publishes its weights only while it is gathering
+        data, so a re-publish of the same version means "keep going": a batch
+        larger than one round of rollouts never stalls.
         """
         if self.adopt_weights():
             self.sent_with_version = 0
             return
         since = time.monotonic()
-        next_note = since + 30.0
+        next_note = since + 10.0
         while self.sent_with_version >= self.cfg.rollouts_per_version and not self.stopping:
-            if self.adopt_weights(timeout_ms=100):
+            if self.adopt_weights(timeout_ms=100) or self.last_weights_at > since:
                 self.sent_with_version = 0
+                if time.monotonic() > since + 10.0:
+                    self.log.info("learner is back after %.0fs", time.monotonic() - since)
             elif time.monotonic() > next_note:
-                self.log.info("learner away? no new weights for %.0fs; waiting (policy v%d)",
+                self.log.info("learner away: no weights for %.0fs; waiting (policy v%d, "
+                              "nothing buffered beyond the socket's 2 rollouts)",
                               time.monotonic() - since, self.policy_version)
                 next_note = time.monotonic() + 30.0
 

@@ -1,7 +1,26 @@
-"""The actor's CPU copy of the policy, and action sampling from its own RNG."""
+"""The actor's CPU copy of the policy, and action sampling from its own RNG.
+
+Every policy is ``policy(obs_uint8_stack) -> (logits (A,), value)`` with
+``describe()``, ``load(arrays)`` and ``num_actions``. The numpy one is the
+actor's default: same outputs as torch, faster at batch 1 on this CPU, and it
+keeps torch (~220 MB per process) out of the actor entirely.
+"""
 from __future__ import annotations
 
 import numpy as np
+
+from services.actor.numpy_policy import NumpyPolicy
+
+INFERENCE_CHOICES = ("numpy", "torch")
+
+
+def make_policy(inference: str, num_actions: int, stack: int, threads: int = 1):
+    """The learner-driven policy, run with ``inference`` ("numpy" or "torch")."""
+    if inference == "numpy":
+        return NumpyPolicy(num_actions, stack, threads)
+    if inference == "torch":
+        return TorchPolicy(num_actions, stack, threads)
+    raise ValueError(f"unknown inference {inference!r}, expected one of {INFERENCE_CHOICES}")
 
 
 class TorchPolicy:

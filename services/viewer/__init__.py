@@ -1,0 +1,1 @@
+"""The viewer: a live mosaic of every actor's game screen plus training charts."""

@@ -1,0 +1,100 @@
+"""Atomic checkpoints: keep-last-K, fallback past damaged files, no code execution."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from services.learner.checkpoint import checkpoint_paths, load_newest, save_checkpoint
+from tests.conftest import REPO
+
+
+def state(update: int, size: int = 10) -> dict:
+    return {"model": {"w": torch.full((size,), float(update))}, "counters": {"update": update}}
+
+
+def test_round_trip_and_keep_last_k(tmp_path):
+    for update in range(1, 6):
+        save_checkpoint(tmp_path, update, state(update), keep=3)
+    assert [p.name for p in checkpoint_paths(tmp_path)] == [
+        "ckpt-000000005.pt", "ckpt-000000004.pt", "ckpt-000000003.pt"]
+    loaded, path = load_newest(tmp_path, warn=pytest.fail)
+    assert path.name == "ckpt-000000005.pt" and loaded["counters"]["update"] == 5
+    assert torch.equal(loaded["model"]["w"], torch.full((10,), 5.0))
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_damaged_newest_falls_back_with_warning(tmp_path, damage):
+    save_checkpoint(tmp_path, 1, state(1), keep=3)
+    newest = save_checkpoint(tmp_path, 2, state(2), keep=3)
+    data = newest.read_bytes()
+    newest.write_bytes({"truncate": data[: len(data) // 2], "garbage": os.urandom(len(data)),
+                        "empty": b""}[damage])
+    warnings = []
+    loaded, path = load_newest(tmp_path, warn=warnings.append)
+    assert path.name == "ckpt-000000001.pt" and loaded["counters"]["update"] == 1
+    assert len(warnings) == 1 and "ckpt-000000002.pt" in warnings[0]
+    assert newest.exists()  # reported, never silently replaced or deleted
+
+
+def test_nothing_loadable_means_fresh_start(tmp_path):
+    (tmp_path / "ckpt-000000001.pt").write_bytes(b"not a checkpoint")
+    warnings = []
+    assert load_newest(tmp_path, warn=warnings.append) == (None, None)
+    assert len(warnings) == 1
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, (f"touch {EXPLOIT_MARKER}",))
+
+
+EXPLOIT_MARKER = "/nonexistent"
+
+
+def test_loading_never_executes_code_from_the_file(tmp_path):
+    global EXPLOIT_MARKER
+    EXPLOIT_MARKER = str(tmp_path / "pwned")
+    save_checkpoint(tmp_path, 1, state(1), keep=3)
+    evil = tmp_path / "ckpt-000000002.pt"
+    torch.save({"model": Exploit(), "counters": {"update": 2}}, evil)
+    warnings = []
+    loaded, path = load_newest(tmp_path, warn=warnings.append)
+    assert path.name == "ckpt-000000001.pt"
+    assert not (tmp_path / "pwned").exists()
+    assert "ckpt-000000002.pt" in warnings[0]
+
+
+WRITER = """
+import sys, torch
+from pathlib import Path
+from services.learner.checkpoint import save_checkpoint
+update = 0
+while True:
+    update += 1
+    save_checkpoint(Path(sys.argv[1]), update,
+                    {"model": {"w": torch.full((4_000_000,), float(update))},
+                     "counters": {"update": update}}, keep=2)
+    print(update, flush=True)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.23, 0.61])
+def test_kill_9_during_writes_leaves_a_loadable_checkpoint(tmp_path, delay):
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], cwd=REPO,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "1"  # one complete checkpoint exists
+        time.sleep(delay)  # then die somewhere inside a later 16 MB write
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    loaded, path = load_newest(tmp_path, warn=pytest.fail)
+    update = loaded["counters"]["update"]
+    assert path.name == f"ckpt-{update:09d}.pt"
+    assert torch.equal(loaded["model"]["w"], torch.full((4_000_000,), float(update)))

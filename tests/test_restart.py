@@ -1,0 +1,60 @@
+"""Kill -9 the learner mid-run and start it again: the same actor processes
+reconnect on their own and training continues from the checkpoint."""
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from services.learner.checkpoint import checkpoint_paths
+from tests.conftest import read_metrics, wait_for
+
+pytestmark = pytest.mark.slow
+
+SMALL = ("--batch-steps", "128", "--epochs", "1", "--minibatches", "2",
+         "--checkpoint-interval", "2")
+
+
+def test_learner_restart_resumes_and_actors_stay(services, tmp_path):
+    run_dir = tmp_path / "runs"
+    run_path = run_dir / "t"
+    learner = services.learner(run_dir, *SMALL)
+    actors = {i: services.actor(i, "--rollout-len", "32") for i in ("0", "1")}
+    pids = {i: p.pid for i, p in actors.items()}
+    log = lambda: services.log_text("learner")[-3000:]
+
+    wait_for(lambda: len(read_metrics(run_path)) >= 4 and checkpoint_paths(run_path / "checkpoints"),
+             240, "4 updates and a checkpoint", diagnostics=log)
+    learner.send_signal(signal.SIGKILL)
+    learner.wait()
+    before = read_metrics(run_path)
+    newest = checkpoint_paths(run_path / "checkpoints")[0]
+    saved_update = int(newest.stem.split("-")[1])
+
+    # While the learner is away the actors keep running and say they wait.
+    wait_for(lambda: "learner away" in services.log_text("actor-0"), 60,
+             "actor 0 to report the learner away")
+    assert all(p.poll() is None for p in actors.values())
+
+    learner = services.learner(run_dir, *SMALL)
+    resumed = lambda: [r for r in read_metrics(run_path) if r["resumed_from"]]
+    rows = wait_for(lambda: (r := resumed()) and len({a for x in r for a in x["actors"]}) == 2 and r,
+                    240, "resumed updates from both actors", diagnostics=log)
+
+    first = rows[0]
+    assert first["resumed_from"].endswith(newest.name)
+    assert first["update"] == saved_update + 1
+    assert first["policy_version"] == saved_update + 1
+    by_update = {r["update"]: r for r in before}
+    assert first["env_steps"] > by_update[saved_update]["env_steps"]
+    assert first["episodes"] >= by_update[saved_update]["episodes"]
+    # The same actor processes contribute again: nobody restarted them.
+    assert {a for r in rows for a in r["actors"]} == {"0", "1"}
+    assert {i: p.pid for i, p in actors.items()} == pids
+    assert all(p.poll() is None for p in actors.values())
+
+    # A clean stop (SIGTERM, as `docker stop` sends) checkpoints before exiting.
+    learner.send_signal(signal.SIGTERM)
+    assert learner.wait(timeout=10) == 0
+    last_update = read_metrics(run_path)[-1]["update"]
+    assert checkpoint_paths(run_path / "checkpoints")[0].name == f"ckpt-{last_update:09d}.pt"
