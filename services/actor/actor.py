@@ -10,7 +10,7 @@ import numpy as np
 import zmq
 
 from common import protocol
-from common.bus import connect, make_socket
+from common.bus import connect, load_curve, make_socket
 from common.envs import game_screen, make_env
 from common.logs import setup_logging
 from common.rollout import RolloutBuilder
@@ -42,17 +42,19 @@ class Actor:
         self.stopping = False
 
         self.ctx = ctx or zmq.Context.instance()
+        curve = load_curve(cfg, "actor", server=False)
         self.telemetry = make_socket(self.ctx, zmq.PUB, sndhwm=8)
-        connect(self.telemetry, cfg.telemetry_endpoint, "--telemetry-endpoint")
+        connect(self.telemetry, cfg.telemetry_endpoint, "--telemetry-endpoint", curve)
         self.rollouts = self.weights = None
-        if cfg.policy == "learner":
+        if cfg.policy == "learner" and cfg.push_rollouts:
             # Backpressure: at most 2 rollouts wait in the socket while the
             # learner is away, plus the one being sent: bounded memory.
             self.rollouts = make_socket(self.ctx, zmq.PUSH, sndhwm=2)
-            connect(self.rollouts, cfg.rollout_endpoint, "--rollout-endpoint")
+            connect(self.rollouts, cfg.rollout_endpoint, "--rollout-endpoint", curve)
+        if cfg.policy == "learner":
             self.weights = make_socket(self.ctx, zmq.SUB, rcvhwm=4)
             self.weights.setsockopt(zmq.SUBSCRIBE, protocol.TOPIC_WEIGHTS)
-            connect(self.weights, cfg.weights_endpoint, "--weights-endpoint")
+            connect(self.weights, cfg.weights_endpoint, "--weights-endpoint", curve)
 
         self.seq = 0
         self.steps = 0
@@ -198,7 +200,10 @@ class Actor:
         while not self.stopping and not (cfg.max_steps and self.steps >= cfg.max_steps):
             # 1. act one step with the current weights
             logits, value = self.policy(obs)
-            action, logprob = sample_action(logits, self.rng)
+            if cfg.greedy:
+                action, logprob = int(np.argmax(logits)), 0.0
+            else:
+                action, logprob = sample_action(logits, self.rng)
             obs, reward, terminated, truncated, info = self.env.step(action)
             done = terminated or truncated
             builder.record(action, logprob, value, reward, done, info.get("frames", 1))
@@ -239,6 +244,8 @@ class Actor:
                     self.seq += 1
                     self.sent_with_version += 1
                     self.wait_for_newer_weights()
+                else:
+                    self.adopt_weights()  # watching only: take new weights when they come
                 builder.clear()
 
             # 4. status line

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from common.bus import CurveOptions
 from common.config import option
 from common.envs import EnvOptions
 
 
 @dataclass
-class ActorConfig(EnvOptions):
+class ActorConfig(EnvOptions, CurveOptions):
     actor_id: str = option("", "actor id; fixes the seed (default: HOSTNAME-PID)")
     base_seed: int = option(0, "seed of the whole fleet; actor seed = hash(base_seed, actor_id)")
     seed: int = option(-1, "explicit seed for this actor (-1: derive from base seed and id)")
@@ -16,6 +17,9 @@ class ActorConfig(EnvOptions):
                          "or uniform random play with no learner (demo)",
                          choices=["learner", "random"])
     rollout_len: int = option(128, "agent steps per rollout pushed to the learner")
+    push_rollouts: bool = option(True, "send rollouts to the learner (off: only play and "
+                                 "publish frames, e.g. to watch a checkpoint)")
+    greedy: bool = option(False, "take the most likely action instead of sampling")
     rollouts_per_version: int = option(1, "rollouts sent with one policy version before waiting "
                                        "for newer weights (keeps actors in step with the learner)")
     rollout_endpoint: str = option("tcp://127.0.0.1:5555", "learner's rollout PULL socket")

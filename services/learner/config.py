@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from common.bus import CurveOptions
 from common.config import option
 from common.envs import EnvOptions
 
 
 @dataclass
-class LearnerConfig(EnvOptions):
+class LearnerConfig(EnvOptions, CurveOptions):
     run_dir: str = option("runs", "directory that holds one folder per run")
     run_name: str = option("airstriker", "this run's folder under --run-dir")
     fresh: bool = option(False, "start over instead of resuming from the newest checkpoint")

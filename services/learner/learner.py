@@ -14,7 +14,7 @@ import torch
 import zmq
 
 from common import protocol
-from common.bus import bind, connect, make_socket
+from common.bus import bind, connect, load_curve, make_socket
 from common.envs import FRAME_SHAPE, num_actions
 from common.logs import setup_logging
 from common.model import ActorCritic, state_arrays
@@ -51,12 +51,17 @@ class Learner:
         self.stopping = False
 
         self.ctx = ctx or zmq.Context.instance()
-        self.rollouts = make_socket(self.ctx, zmq.PULL, rcvhwm=32)
-        bind(self.rollouts, cfg.rollout_bind, "--rollout-bind")
+        self.curve = load_curve(cfg, "learner", server=True)
+        if self.curve is not None:
+            self.curve.start_authenticator(self.ctx)
+        # A small per-actor receive queue: rollouts that do not fit wait in the
+        # actor's socket, which pushes back on it (bounded memory on both ends).
+        self.rollouts = make_socket(self.ctx, zmq.PULL, rcvhwm=4)
+        bind(self.rollouts, cfg.rollout_bind, "--rollout-bind", self.curve)
         self.weights = make_socket(self.ctx, zmq.PUB, sndhwm=2)
-        bind(self.weights, cfg.weights_bind, "--weights-bind")
+        bind(self.weights, cfg.weights_bind, "--weights-bind", self.curve)
         self.telemetry = make_socket(self.ctx, zmq.PUB, sndhwm=16)
-        connect(self.telemetry, cfg.telemetry_endpoint, "--telemetry-endpoint")
+        connect(self.telemetry, cfg.telemetry_endpoint, "--telemetry-endpoint", self.curve)
         self.seq = 0
 
     # --- state ---------------------------------------------------------------
@@ -140,8 +145,9 @@ class Learner:
                 protocol.check_rollout(msg, FRAME_SHAPE, self.cfg.frame_stack, self.num_actions)
             except protocol.ProtocolError as exc:
                 self.counters["rejected_messages"] += 1
-                self.log.warning("rejected message (%d so far): %s",
-                                 self.counters["rejected_messages"], exc)
+                rejected = self.counters["rejected_messages"]
+                if rejected <= 10 or rejected % 1000 == 0:  # a flood must not flood the log
+                    self.log.warning("rejected message (%d so far): %s", rejected, exc)
                 continue
             lag = self.counters["policy_version"] - msg.meta["policy_version"]
             if lag > self.cfg.max_policy_lag or lag < 0:
@@ -279,6 +285,8 @@ class Learner:
     def close(self) -> None:
         for sock in (self.rollouts, self.weights, self.telemetry):
             sock.close(linger=0)
+        if self.curve is not None:
+            self.curve.stop()
 
 
 def install_signal_handlers(learner: Learner) -> None:

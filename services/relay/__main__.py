@@ -4,14 +4,14 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from common.bus import EndpointError
+from common.bus import CurveOptions, EndpointError, load_curve
 from common.config import fail, option, parse_config
 
 PROG = "python -m services.relay"
 
 
 @dataclass
-class RelayConfig:
+class RelayConfig(CurveOptions):
     in_bind: str = option("tcp://*:5557", "XSUB socket that actors and the learner publish to")
     out_bind: str = option("tcp://*:5558", "XPUB socket that viewers subscribe to")
     log_interval: float = option(30.0, "seconds between counter lines")
@@ -24,7 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     from services.relay.relay import Relay, install_signal_handlers
 
     try:
-        relay = Relay(cfg.in_bind, cfg.out_bind, log_interval=cfg.log_interval)
+        relay = Relay(cfg.in_bind, cfg.out_bind, log_interval=cfg.log_interval,
+                      curve=load_curve(cfg, None, server=True))
     except EndpointError as exc:
         return fail(PROG, str(exc))
     install_signal_handlers(relay)

@@ -13,20 +13,23 @@ import time
 import zmq
 
 from common import protocol
-from common.bus import bind, make_socket
+from common.bus import Curve, bind, make_socket
 from common.logs import setup_logging
 
 
 class Relay:
     def __init__(self, in_bind: str, out_bind: str, ctx: zmq.Context | None = None,
-                 log_interval: float = 30.0):
+                 log_interval: float = 30.0, curve: Curve | None = None):
         self.log = setup_logging("relay")
         self.ctx = ctx or zmq.Context.instance()
-        self.inbound = make_socket(self.ctx, zmq.XSUB, rcvhwm=1000,
-                                   max_msg=4 * 1024 * 1024)
-        bind(self.inbound, in_bind, "--in-bind")
+        self.curve = curve
+        if curve is not None:
+            curve.start_authenticator(self.ctx)
+        # Telemetry messages are small (a JPEG, a stats row, a history snapshot).
+        self.inbound = make_socket(self.ctx, zmq.XSUB, rcvhwm=1000, max_msg=4 * 1024 * 1024)
+        bind(self.inbound, in_bind, "--in-bind", curve)
         self.outbound = make_socket(self.ctx, zmq.XPUB, sndhwm=200)
-        bind(self.outbound, out_bind, "--out-bind")
+        bind(self.outbound, out_bind, "--out-bind", curve)
         self.in_bind, self.out_bind = in_bind, out_bind
         self.log_interval = log_interval
         self.forwarded = self.rejected = 0
@@ -66,6 +69,8 @@ class Relay:
     def close(self) -> None:
         self.inbound.close(linger=0)
         self.outbound.close(linger=0)
+        if self.curve is not None:
+            self.curve.stop()
 
 
 def install_signal_handlers(relay: Relay) -> None:
