@@ -200,17 +200,16 @@ def _decode_arrays(table: Any, buffers: list[bytes], schema: Schema) -> dict[str
         raise ProtocolError("arrays table missing or too long")
     if len(table) != len(buffers):
         raise ProtocolError(f"header lists {len(table)} arrays but {len(buffers)} frames follow")
-    if schema.any_arrays is None and {e[0] if isinstance(e, list) and e else None
-                                      for e in table} != set(schema.arrays):
+    if not all(isinstance(e, list) and len(e) == 3 and isinstance(e[0], str)
+               and isinstance(e[1], str) and isinstance(e[2], list) for e in table):
+        raise ProtocolError("bad arrays table entry")
+    names = [e[0] for e in table]
+    if len(set(names)) != len(names):
+        raise ProtocolError("an array is listed twice")
+    if schema.any_arrays is None and set(names) != set(schema.arrays):
         raise ProtocolError(f"arrays must be exactly {sorted(schema.arrays)}")
     arrays = {}
-    for entry, buf in zip(table, buffers):
-        if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], str)
-                and isinstance(entry[1], str) and isinstance(entry[2], list)):
-            raise ProtocolError("bad arrays table entry")
-        name, dtype, shape = entry
-        if name in arrays:
-            raise ProtocolError(f"array {name!r} listed twice")
+    for (name, dtype, shape), buf in zip(table, buffers):
         spec = schema.any_arrays or schema.arrays[name]
         if dtype not in spec.dtypes:
             raise ProtocolError(f"array {name!r} has dtype {dtype}, expected {spec.dtypes}")

@@ -47,7 +47,8 @@ def hostile_messages(draw):
         arr = np.frombuffer(VALID[7], np.float32).copy()  # rewards
         arr[draw(st.integers(0, 7))] = draw(st.sampled_from([np.nan, np.inf, -np.inf, 1e38]))
         frames[7] = arr.tobytes()
-    frames[1] = msgpack.packb(header) if kind != "frames" or len(frames) > 1 else frames[1]
+    if kind in ("header", "arrays"):
+        frames[1] = msgpack.packb(header)
     return frames
 
 
