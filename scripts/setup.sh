@@ -13,13 +13,15 @@ fi
 echo "setup: installing Python requirements (first run takes a few minutes)" >&2
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
-if [ "${1:-}" = "--test" ] && ! command -v chromium >/dev/null; then
+# Tests also use headless Chromium (the web viewer) and `ip netns` (a viewer on
+# "another machine"); without them those two tests skip and say why.
+if [ "${1:-}" = "--test" ] && ! { command -v chromium && command -v ip; } >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "setup: installing chromium (browser test of the web viewer)" >&2
+    echo "setup: installing chromium and iproute2 for the viewer tests" >&2
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium iproute2 >/dev/null
   else
-    echo "setup: chromium not found and cannot apt-get it; the browser test will be skipped" >&2
+    echo "setup: chromium or ip missing and cannot apt-get them; those tests will skip" >&2
   fi
 fi
 echo "setup: done" >&2

@@ -10,12 +10,9 @@ import pytest
 
 from common import protocol
 from services.viewer import layout
-from services.viewer.charts import CHART_H, ChartSeries, Line, line_chart, moving_average, \
-    render_charts
+from services.viewer.charts import CHART_H, Line, line_chart, moving_average, render_charts
 from services.viewer.mosaic import MosaicRenderer
 from services.viewer.state import TelemetryState, actor_order
-
-HISTORY_NAMES = tuple(protocol.SCHEMAS["history"].arrays)
 
 
 # --- helpers --------------------------------------------------------------------

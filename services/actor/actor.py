@@ -64,6 +64,9 @@ class Actor:
         self.sent_with_version = 0
         self.last_weights_at = 0.0
         self.waiting_since = 0.0
+        self.episode_return, self.episode_steps = 0.0, 0
+        self.frame_every = 1.0 / cfg.frame_fps if cfg.frame_fps > 0 else float("inf")
+        self.next_frame = 0.0
 
     # --- weights -------------------------------------------------------------
 
@@ -118,6 +121,7 @@ class Actor:
         since = time.monotonic()
         next_note = since + 10.0
         while self.sent_with_version >= self.cfg.rollouts_per_version and not self.stopping:
+            self.maybe_publish_frame()  # viewers keep seeing the screen while we wait
             if self.adopt_weights(timeout_ms=100) or self.last_weights_at > since:
                 self.sent_with_version = 0
                 if time.monotonic() > since + 10.0:
@@ -158,6 +162,7 @@ class Actor:
                 self.waiting_since = time.monotonic()
                 self.log.info("learner away: holding 1 rollout (+2 queued), acting paused")
             self.adopt_weights(timeout_ms=100)  # keeps the SUB drained while we wait
+            self.maybe_publish_frame()
             self.rollouts.poll(100, zmq.POLLOUT)
 
     def publish(self, msg_type: str, meta: dict, arrays: dict | None = None,
@@ -170,14 +175,19 @@ class Actor:
         except zmq.Again:
             pass  # nobody keeps up: frames are dropped, never slow the actor
 
-    def publish_frame(self, episode_return: float, episode_steps: int) -> None:
+    def maybe_publish_frame(self) -> None:
+        """Publish the game screen at --frame-fps (JPEG, ~0.2 ms: <1% of the actor)."""
+        now = time.monotonic()
+        if now < self.next_frame:
+            return
+        self.next_frame = now + self.frame_every
         bgr = cv2.cvtColor(game_screen(self.env), cv2.COLOR_RGB2BGR)
         ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self.cfg.jpeg_quality])
         if ok:
             self.publish("frame", {
                 "actor_id": self.actor_id, "seed": self.seed,
-                "policy_version": self.policy_version, "episode_return": episode_return,
-                "episode_steps": episode_steps, "total_steps": self.steps,
+                "policy_version": self.policy_version, "episode_return": self.episode_return,
+                "episode_steps": self.episode_steps, "total_steps": self.steps,
                 "mode": self.cfg.policy}, {"jpeg": jpeg.reshape(-1)},
                 topic_suffix=b"." + self.actor_id.encode())
 
@@ -192,9 +202,7 @@ class Actor:
         builder = RolloutBuilder(cfg.rollout_len, cfg.frame_stack)
         obs, _ = self.env.reset(seed=self.seed)
         builder.observe_reset(obs)
-        episode_return, episode_steps = 0.0, 0
-        frame_every = 1.0 / cfg.frame_fps if cfg.frame_fps > 0 else float("inf")
-        next_frame = next_log = time.monotonic()
+        next_log = time.monotonic()
         last_log_steps, last_log_time = 0, time.monotonic()
 
         while not self.stopping and not (cfg.max_steps and self.steps >= cfg.max_steps):
@@ -208,8 +216,8 @@ class Actor:
             done = terminated or truncated
             builder.record(action, logprob, value, reward, done, info.get("frames", 1))
             self.steps += 1
-            episode_return += info.get("raw_reward", reward)
-            episode_steps += 1
+            self.episode_return += info.get("raw_reward", reward)
+            self.episode_steps += 1
 
             # 2. episode bookkeeping and telemetry
             if done:
@@ -223,13 +231,10 @@ class Actor:
                                          "frames": ep["frames"], "mode": cfg.policy})
                 obs, _ = self.env.reset()
                 builder.observe_reset(obs)
-                episode_return, episode_steps = 0.0, 0
+                self.episode_return, self.episode_steps = 0.0, 0
             else:
                 builder.observe_step(obs)
-            now = time.monotonic()
-            if now >= next_frame:
-                self.publish_frame(episode_return, episode_steps)
-                next_frame = now + frame_every
+            self.maybe_publish_frame()
 
             # 3. a full segment goes to the learner, then adopt newer weights
             if builder.full:
@@ -249,6 +254,7 @@ class Actor:
                 builder.clear()
 
             # 4. status line
+            now = time.monotonic()
             if now >= next_log:
                 self.log_status(now, last_log_steps, last_log_time)
                 last_log_steps, last_log_time = self.steps, now

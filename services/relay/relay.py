@@ -28,7 +28,9 @@ class Relay:
         # Telemetry messages are small (a JPEG, a stats row, a history snapshot).
         self.inbound = make_socket(self.ctx, zmq.XSUB, rcvhwm=1000, max_msg=4 * 1024 * 1024)
         bind(self.inbound, in_bind, "--in-bind", curve)
-        self.outbound = make_socket(self.ctx, zmq.XPUB, sndhwm=200)
+        # Per viewer: a stopped viewer holds at most 50 messages here (a history
+        # snapshot is ~1.4 MB at its 20,000-point cap), then it just misses some.
+        self.outbound = make_socket(self.ctx, zmq.XPUB, sndhwm=50)
         bind(self.outbound, out_bind, "--out-bind", curve)
         self.in_bind, self.out_bind = in_bind, out_bind
         self.log_interval = log_interval

@@ -106,7 +106,8 @@ def line_chart(width: int, height: int, title: str, lines: list[Line],
     if x1 <= x0:
         x0, x1 = x0 - 1, x1 + 1
     pad = (y1 - y0) * 0.08 or max(abs(y0) * 0.1, 1e-3)
-    y0, y1 = y0 - pad, y1 + pad
+    low = y0 - pad
+    y0, y1 = (0.0 if y0 >= 0 > low else low), y1 + pad  # data >= 0 gets no negative axis
     left, right = _MARGIN_LEFT, width - _MARGIN_RIGHT
     top, bottom = _MARGIN_TOP, height - _MARGIN_BOTTOM
 
@@ -134,6 +135,8 @@ def line_chart(width: int, height: int, title: str, lines: list[Line],
                 for dy in (0, 1):
                     img[py + dy, px + dx] = ln.color
         else:
+            if len(pts) > 2 * width:  # more vertices than pixels only costs time
+                pts = pts[np.linspace(0, len(pts) - 1, 2 * width).astype(int)]
             cv2.polylines(img, [pts.reshape(-1, 1, 2)], False, ln.color, 2, cv2.LINE_AA)
 
     x_legend = right

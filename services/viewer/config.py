@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from common.bus import CurveOptions
 from common.config import option
 
 
 @dataclass
-class ViewerConfig:
+class ViewerConfig(CurveOptions):
     relay_endpoint: str = option("tcp://127.0.0.1:5558", "relay's XPUB socket (the only "
                                  "address a viewer needs, also from another machine)")
     web_port: int = option(8080, "serve the live page on this port (0: no web page)")

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from services.viewer import layout
-from services.viewer.charts import render_charts
+from services.viewer.charts import CHART_COLS, CHART_H, render_charts, text_panel
 from services.viewer.state import TelemetryState, Tile
 
 
@@ -23,7 +23,7 @@ class MosaicRenderer:
         self.max_tiles = max_tiles
         self.width = width
         self._screens: dict[str, tuple[int, np.ndarray | None]] = {}  # id -> (frame_no, BGR)
-        self._charts_key: tuple | None = None
+        self._charts_key: int | None = None
         self._charts: np.ndarray | None = None
         self.shown: list[tuple[Tile, bool]] = []  # last render: (tile, live)
 
@@ -78,11 +78,13 @@ class MosaicRenderer:
                      f"dropped stale: {row.get('dropped_stale', 0)}",
                      f"rejected (learner): {row.get('rejected_messages', 0)}"]
         info.append(f"bad messages dropped here: {rejected}")
-        key = (state.chart_version, tuple(info))
-        if key != self._charts_key:
-            self._charts = render_charts(state.chart_series(), self.width, info)
-            self._charts_key = key
-        return self._charts
+        if state.chart_version != self._charts_key:  # the slow part: only on new data
+            self._charts = render_charts(state.chart_series(), self.width, [])
+            self._charts_key = state.chart_version
+        block = self._charts.copy()
+        w = self.width // CHART_COLS
+        block[CHART_H:2 * CHART_H, 3 * w:4 * w] = text_panel(w, CHART_H, "Fleet", info)
+        return block
 
     def sidecar(self, state: TelemetryState, now: float, rejected: int) -> dict:
         """What the last render showed, for --snapshot's FILE.json (and tests)."""

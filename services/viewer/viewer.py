@@ -9,7 +9,7 @@ import cv2
 import zmq
 
 from common import protocol
-from common.bus import connect, make_socket
+from common.bus import connect, load_curve, make_socket
 from common.logs import setup_logging
 from services.viewer.config import ViewerConfig
 from services.viewer.mosaic import MosaicRenderer
@@ -42,8 +42,9 @@ class Viewer:
             self.events.setsockopt(zmq.SUBSCRIBE, topic)
         self.window = self.recorder = self.web = None
         try:
-            connect(self.frames, cfg.relay_endpoint, "--relay-endpoint")
-            connect(self.events, cfg.relay_endpoint, "--relay-endpoint")
+            curve = load_curve(cfg, "viewer", server=False)
+            connect(self.frames, cfg.relay_endpoint, "--relay-endpoint", curve)
+            connect(self.events, cfg.relay_endpoint, "--relay-endpoint", curve)
             self._open_outputs()
         except Exception:
             self.close()

@@ -1,0 +1,1 @@
+"""Watch a trained checkpoint play, with no learner (``python -m services.play``)."""
