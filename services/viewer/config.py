@@ -26,8 +26,7 @@ class ViewerConfig(CurveOptions):
                          "--duration")
     duration: float = option(0.0, "stop after this many seconds (0: run until stopped)")
     fps: float = option(4.0, "mosaic redraws per second (web stream, window, recording)")
-    stale_after: float = option(15.0, "seconds without frames before a tile is marked STALE "
-                               "(actors pause frames while a CPU learner updates)")
+    stale_after: float = option(15.0, "seconds without frames before a tile is marked STALE")
     forget_after: float = option(300.0, "seconds without frames before a tile is removed "
                                  "(0: never)")
     max_tiles: int = option(16, "most game screens in the grid (the rest are counted)")
