@@ -129,7 +129,7 @@ SCHEMAS: dict[str, Schema] = {
         arrays={name: ArraySpec(("float64",), (None,), finite=False) for name in (
             "episode_env_steps", "episode_return", "episode_length",
             "update_env_steps", "loss_policy", "loss_value", "entropy", "sps",
-            "mean_return")},
+            "mean_return", "eval_env_steps", "eval_mean_return")},
     ),
 }
 

@@ -71,3 +71,10 @@ def test_port_in_use(tmp_path):
 def test_launcher_rejects_bad_actor_count():
     result = run("services.launch", "--actors", "0")
     assert_one_line_error(result, 2, "--actors must be between 1 and 64")
+
+
+def test_readme_command_reference_is_current():
+    """The README's flag reference is generated from --help; it must not drift."""
+    result = subprocess.run([sys.executable, "scripts/gen_cli_docs.py", "--check"], cwd=REPO,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr

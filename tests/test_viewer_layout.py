@@ -54,7 +54,8 @@ def history_msg(n_updates: int, n_episodes: int, scale: float = 1.0,
         "episode_length": rng.uniform(200, 600, n_episodes), "update_env_steps": up_x,
         "loss_policy": rng.normal(0, 0.01, n_updates), "loss_value": rng.uniform(0, 1, n_updates),
         "entropy": np.linspace(2.3, 1.5, n_updates), "sps": rng.uniform(300, 400, n_updates),
-        "mean_return": scale * np.linspace(150, 250, n_updates)}
+        "mean_return": scale * np.linspace(150, 250, n_updates),
+        "eval_env_steps": np.zeros(0), "eval_mean_return": np.zeros(0)}
     return roundtrip("history", {"run": "synthetic"}, arrays)
 
 

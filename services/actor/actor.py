@@ -16,7 +16,7 @@ from common.logs import setup_logging
 from common.rollout import RolloutBuilder
 from common.seeds import actor_seed, default_actor_id
 from services.actor.config import ActorConfig
-from services.actor.policy import RandomPolicy, TorchPolicy, sample_action
+from services.actor.policy import RandomPolicy, make_policy, sample_action
 
 # Seconds without a weights message before the status says the learner is away
 # (it re-sends every ~1 s, but a CPU update can hold it for several seconds).
@@ -34,10 +34,13 @@ class Actor:
         self.seed = cfg.seed if cfg.seed >= 0 else actor_seed(cfg.base_seed, self.actor_id)
         self.log = setup_logging(f"actor[{self.actor_id}]")
         self.env = make_env(cfg)
-        self.rng = np.random.default_rng(self.seed)
+        # Action sampling gets its own stream: env.reset(seed) seeds sticky actions
+        # and no-op starts from the same seed, and equal streams would correlate them.
+        self.rng = np.random.default_rng([self.seed, 1])
         num_actions = self.env.action_space.n
         self.policy = (RandomPolicy(num_actions) if cfg.policy == "random"
-                       else TorchPolicy(num_actions, cfg.frame_stack, cfg.torch_threads))
+                       else make_policy(cfg.inference, num_actions, cfg.frame_stack,
+                                        cfg.torch_threads))
         self.policy_version = -1 if cfg.policy == "learner" else 0
         self.stopping = False
 

@@ -29,5 +29,7 @@ class ActorConfig(EnvOptions, CurveOptions):
     jpeg_quality: int = option(80, "JPEG quality of published frames")
     wait_learner: float = option(120.0, "seconds to wait for the first weights before giving up")
     max_steps: int = option(0, "stop after this many agent steps (0: run until stopped)")
+    inference: str = option("numpy", "how the policy runs on the CPU: numpy (lean, no torch "
+                            "in the actor) or torch", choices=["numpy", "torch"])
     torch_threads: int = option(1, "CPU threads for inference")
     log_interval: float = option(10.0, "seconds between status lines")

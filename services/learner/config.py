@@ -38,3 +38,8 @@ class LearnerConfig(EnvOptions, CurveOptions):
     log_interval: float = option(5.0, "seconds between progress lines")
     checkpoint_interval: float = option(120.0, "seconds between checkpoints (0: only at exit)")
     keep_checkpoints: int = option(3, "checkpoints kept in the run's checkpoints/ folder")
+    eval_interval: int = option(0, "PPO updates between background evaluations of a fresh "
+                                "checkpoint in a low-priority process (0: off); results go to "
+                                "metrics.jsonl as eval_* and to runs/NAME/evals/")
+    eval_episodes: int = option(8, "episodes per background evaluation (sampled actions, no "
+                                "sticky actions, the same seeds every time)")

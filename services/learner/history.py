@@ -9,6 +9,7 @@ from common.protocol import MAX_HISTORY_POINTS, SCHEMAS
 
 SERIES = tuple(SCHEMAS["history"].arrays)
 EPISODE_SERIES = ("episode_env_steps", "episode_return", "episode_length")
+EVAL_SERIES = ("eval_env_steps", "eval_mean_return")
 
 
 class History:
@@ -19,6 +20,11 @@ class History:
 
     def add_episode(self, env_steps: int, ret: float, length: int) -> None:
         for name, value in zip(EPISODE_SERIES, (env_steps, ret, length)):
+            self.series[name].append(float(value))
+
+    def add_evaluation(self, env_steps: int, mean_return: float) -> None:
+        """A background evaluation's mean score, at the agent steps its checkpoint had."""
+        for name, value in zip(EVAL_SERIES, (env_steps, mean_return)):
             self.series[name].append(float(value))
 
     def add_update(self, row: dict) -> None:

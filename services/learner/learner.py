@@ -5,6 +5,7 @@ import dataclasses
 import json
 import os
 import signal
+import subprocess
 import time
 from collections import deque
 from pathlib import Path
@@ -18,6 +19,8 @@ from common.bus import bind, connect, load_curve, make_socket
 from common.envs import FRAME_SHAPE, num_actions
 from common.logs import setup_logging
 from common.model import ActorCritic, state_arrays
+from services.evaluate import (metrics_fields, read_evaluation, start_background_evaluation,
+                               stop_background_evaluation)
 from services.learner.checkpoint import load_newest, save_checkpoint
 from services.learner.config import LearnerConfig
 from services.learner.history import History
@@ -48,6 +51,8 @@ class Learner:
         self.recent_returns: deque[float] = deque(maxlen=100)
         self.recent_lengths: deque[int] = deque(maxlen=100)
         self.resumed_from: str | None = None
+        self.evaluation: tuple[subprocess.Popen, Path] | None = None  # (process, report path)
+        self.eval_fields: dict = {}  # a finished evaluation, for the next metrics row
         self.stopping = False
 
         self.ctx = ctx or zmq.Context.instance()
@@ -106,11 +111,40 @@ class Learner:
         torch.set_rng_state(state["rng"]["torch"])
         self.rng.bit_generator.state = state["rng"]["numpy"]
 
-    def checkpoint(self, why: str) -> None:
+    def checkpoint(self, why: str) -> Path:
         t0 = time.monotonic()
         path = save_checkpoint(self.ckpt_dir, self.counters["update"], self.state(),
                                self.cfg.keep_checkpoints)
         self.log.info("checkpoint (%s) %s in %.2fs", why, path.name, time.monotonic() - t0)
+        return path
+
+    # --- background evaluation -----------------------------------------------
+
+    def start_evaluation(self) -> None:
+        """Checkpoint now and score it in a low-priority process, one at a time."""
+        if self.evaluation is not None:
+            self.log.info("evaluation still running; skipping the one for update %d",
+                          self.counters["update"])
+            return
+        path = self.checkpoint("evaluation")
+        out = self.run_path / "evals" / f"eval-{self.counters['update']:09d}.json"
+        self.evaluation = (start_background_evaluation(path, self.cfg.eval_episodes, out), out)
+
+    def poll_evaluation(self) -> None:
+        """Collect a finished evaluation: its eval_* fields go into the next row."""
+        if self.evaluation is None or self.evaluation[0].poll() is None:
+            return
+        proc, out = self.evaluation
+        self.evaluation = None
+        report = read_evaluation(out)
+        if proc.returncode != 0 or report is None:
+            self.log.warning("evaluation failed (status %s); see %s.log", proc.returncode, out)
+            return
+        self.eval_fields = metrics_fields(report)
+        self.history.add_evaluation(report["env_steps"], report["policy"]["mean_return"])
+        self.log.info("evaluation of update %d: mean score %.1f (std %.1f) over %d episodes",
+                      report["update"], report["policy"]["mean_return"],
+                      report["policy"]["std_return"], report["policy"]["episodes"])
 
     # --- bus -----------------------------------------------------------------
 
@@ -195,6 +229,8 @@ class Learner:
                 self.publish_weights()
                 next_weights = time.monotonic() + cfg.weights_interval
                 interval = self._new_interval(time.monotonic())
+                if cfg.eval_interval and self.counters["update"] % cfg.eval_interval == 0:
+                    self.start_evaluation()
 
             # 3. periodic duties
             now = time.monotonic()
@@ -207,6 +243,7 @@ class Learner:
             if now >= next_log:
                 self.log_progress(last_row, pending_steps)
                 next_log = now + cfg.log_interval
+            self.poll_evaluation()
             if now >= next_ckpt:
                 self.checkpoint("periodic")
                 next_ckpt = now + cfg.checkpoint_interval
@@ -260,7 +297,9 @@ class Learner:
             "actors": sorted(interval["actors"]),
             "seeds": [interval["actors"][a] for a in sorted(interval["actors"])],
             "resumed_from": self.resumed_from,
+            **self.eval_fields,
         }
+        self.eval_fields = {}
         with open(self.run_path / "metrics.jsonl", "a") as f:
             f.write(json.dumps(row) + "\n")
         self.history.add_update(row)
@@ -283,6 +322,7 @@ class Learner:
         self.stopping = True
 
     def close(self) -> None:
+        stop_background_evaluation(self.evaluation[0] if self.evaluation else None)
         for sock in (self.rollouts, self.weights, self.telemetry):
             sock.close(linger=0)
         if self.curve is not None:
