@@ -12,14 +12,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 START, END = "<!-- cli:start -->", "<!-- cli:end -->"
 COMMANDS = ["services.launch", "services.learner", "services.actor", "services.relay",
-            "services.viewer", "services.play", "services.evaluate"]
+            "services.viewer", "services.play", "services.evaluate", "services.keys"]
 
 
 def reference() -> str:
     parts = []
     for module in COMMANDS:
-        if not (REPO / module.replace(".", "/")).exists():
-            continue
         out = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, check=True,
                              capture_output=True, text=True, env={"COLUMNS": "100"}).stdout
         parts.append(f"<details><summary><code>python -m {module} --help</code></summary>\n\n"

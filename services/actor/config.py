@@ -25,7 +25,8 @@ class ActorConfig(EnvOptions, CurveOptions):
     rollout_endpoint: str = option("tcp://127.0.0.1:5555", "learner's rollout PULL socket")
     weights_endpoint: str = option("tcp://127.0.0.1:5556", "learner's weights PUB socket")
     telemetry_endpoint: str = option("tcp://127.0.0.1:5557", "relay's XSUB socket (frames, episodes)")
-    frame_fps: float = option(10.0, "game frames published per second for viewers (0: none)")
+    frame_fps: float = option(5.0, "game frames published per second for viewers (0: none); "
+                              "the viewer redraws at 4 per second by default")
     jpeg_quality: int = option(80, "JPEG quality of published frames")
     wait_learner: float = option(120.0, "seconds to wait for the first weights before giving up")
     max_steps: int = option(0, "stop after this many agent steps (0: run until stopped)")
