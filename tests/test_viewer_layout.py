@@ -45,7 +45,7 @@ def frame_msg(actor_id: str, color=(0, 0, 200), ret=12.5, steps=45, seed=77, ver
 
 
 def history_msg(n_updates: int, n_episodes: int, scale: float = 1.0,
-                last_step: float = 50_000) -> protocol.Message:
+                last_step: float = 50_000, evals: int = 0) -> protocol.Message:
     rng = np.random.default_rng(0)
     ep_x = np.linspace(100, last_step, n_episodes)
     up_x = np.linspace(512, last_step, n_updates)
@@ -55,7 +55,8 @@ def history_msg(n_updates: int, n_episodes: int, scale: float = 1.0,
         "loss_policy": rng.normal(0, 0.01, n_updates), "loss_value": rng.uniform(0, 1, n_updates),
         "entropy": np.linspace(2.3, 1.5, n_updates), "sps": rng.uniform(300, 400, n_updates),
         "mean_return": scale * np.linspace(150, 250, n_updates),
-        "eval_env_steps": np.zeros(0), "eval_mean_return": np.zeros(0)}
+        "eval_env_steps": np.linspace(5_000, last_step, evals),
+        "eval_mean_return": np.linspace(100, 400, evals)}
     return roundtrip("history", {"run": "synthetic"}, arrays)
 
 
@@ -161,6 +162,18 @@ def test_reward_curve_region_follows_the_history():
     # the loss panels are drawn too (second row), not left at "waiting"
     policy_loss = same_a[CHART_H + 30:2 * CHART_H - 25, 60:310]
     assert (policy_loss.max(axis=2) > 150).sum() > 100
+
+
+def test_learner_evaluations_appear_on_the_reward_trend_chart():
+    without, with_evals = TelemetryState(), TelemetryState()
+    without.on_message(history_msg(40, 300), now=0.0)
+    with_evals.on_message(history_msg(40, 300, evals=5), now=0.0)
+    series = with_evals.chart_series()
+    assert len(series.eval_x) == 5 and series.eval_y[-1] == 400
+    trend_panel = (slice(0, CHART_H), slice(320, 640))
+    a = render_charts(without.chart_series(), 1280, ["info"])[trend_panel]
+    b = render_charts(series, 1280, ["info"])[trend_panel]
+    assert (a != b).any(axis=2).sum() > 20  # evaluation dots (and legend) drawn
 
 
 # --- state ------------------------------------------------------------------------

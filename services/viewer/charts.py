@@ -41,6 +41,8 @@ class ChartSeries:
     episode_length: np.ndarray = field(default_factory=_empty)
     trend_x: np.ndarray = field(default_factory=_empty)
     trend_y: np.ndarray = field(default_factory=_empty)  # mean return (last 100 episodes)
+    eval_x: np.ndarray = field(default_factory=_empty)   # the learner's --eval-interval runs
+    eval_y: np.ndarray = field(default_factory=_empty)
     update_x: np.ndarray = field(default_factory=_empty)
     loss_policy: np.ndarray = field(default_factory=_empty)
     loss_value: np.ndarray = field(default_factory=_empty)
@@ -167,7 +169,8 @@ def render_charts(series: ChartSeries, width: int, info: list[str]) -> np.ndarra
             Line(series.episode_x, series.episode_return, RAW, "episodes", points=True),
             Line(series.episode_x, ma, ORANGE, f"avg {MOVING_AVERAGE}")]),
         line_chart(w, h, "Reward trend (mean 100)", [
-            Line(series.trend_x, series.trend_y, ORANGE)]),
+            Line(series.trend_x, series.trend_y, ORANGE),
+            Line(series.eval_x, series.eval_y, GREEN, "evaluation", points=True)]),
         line_chart(w, h, "Episode length", [
             Line(series.episode_x, series.episode_length, RAW, points=True),
             Line(series.episode_x, moving_average(series.episode_length, MOVING_AVERAGE),
