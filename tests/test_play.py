@@ -14,6 +14,7 @@ import urllib.request
 import pytest
 import zmq
 
+from benchmarks.procs import free_base_port
 from common import protocol
 from tests.conftest import REPO, free_port, wait_for
 from tests.test_evaluate import POLICY_VERSION, write_tiny_checkpoint
@@ -23,27 +24,6 @@ ACTORS = ("play-0", "play-1")
 # socket's 2 queued rollouts plus 1 being sent (3 x 128 steps).
 BEYOND_A_STALLED_PUSH = 3 * 128 + 200
 HAS_VIEWER = importlib.util.find_spec("services.viewer") is not None
-
-
-def free_port_block(count: int) -> int:
-    """A base port with ``count`` consecutive free ports."""
-    for _ in range(100):
-        base = free_port()
-        if base + count > 65535:
-            continue
-        socks = []
-        try:
-            for port in range(base, base + count):
-                s = socket.socket()
-                socks.append(s)
-                s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError("no block of free ports")
 
 
 def nobody_listens(port: int) -> bool:
@@ -74,7 +54,7 @@ def zmq_ctx():
 
 def test_play_shows_checkpoint_frames_and_pushes_no_rollouts(tmp_path, zmq_ctx):
     ckpt = write_tiny_checkpoint(tmp_path / "run")
-    base = free_port_block(3)
+    base = free_base_port(3)
     web_port = free_port()
     # A rollout socket for the actors to find if they (wrongly) pushed: the
     # environment reaches every actor as their --rollout-endpoint default.
