@@ -164,6 +164,18 @@ def test_reward_curve_region_follows_the_history():
     assert (policy_loss.max(axis=2) > 150).sum() > 100
 
 
+@pytest.mark.parametrize("modes, headline", [
+    (["random", "random"], "demo: actors without a learner"),
+    (["watch", "watch"], "playback: policy v3, no learner"),
+    (["learner", "learner"], "waiting for the learner"),
+])
+def test_headline_says_what_the_actors_do(modes, headline):
+    state = TelemetryState()
+    for i, mode in enumerate(modes):
+        state.on_message(frame_msg(str(i), mode=mode), now=0.0)
+    assert MosaicRenderer("tcp://relay:5558", stale_after=15)._headline(state) == headline
+
+
 def test_learner_evaluations_appear_on_the_reward_trend_chart():
     without, with_evals = TelemetryState(), TelemetryState()
     without.on_message(history_msg(40, 300), now=0.0)

@@ -42,6 +42,9 @@ class Actor:
                        else make_policy(cfg.inference, num_actions, cfg.frame_stack,
                                         cfg.torch_threads))
         self.policy_version = -1 if cfg.policy == "learner" else 0
+        # What viewers are told this actor does: trains, only plays (watch), or plays randomly.
+        self.mode = ("random" if cfg.policy == "random"
+                     else "learner" if cfg.push_rollouts else "watch")
         self.stopping = False
 
         self.ctx = ctx or zmq.Context.instance()
@@ -191,7 +194,7 @@ class Actor:
                 "actor_id": self.actor_id, "seed": self.seed,
                 "policy_version": self.policy_version, "episode_return": self.episode_return,
                 "episode_steps": self.episode_steps, "total_steps": self.steps,
-                "mode": self.cfg.policy}, {"jpeg": jpeg.reshape(-1)},
+                "mode": self.mode}, {"jpeg": jpeg.reshape(-1)},
                 topic_suffix=b"." + self.actor_id.encode())
 
     # --- main loop -----------------------------------------------------------
@@ -231,7 +234,7 @@ class Actor:
                 self.publish("episode", {"actor_id": self.actor_id, "seed": self.seed,
                                          "policy_version": self.policy_version,
                                          "return": ep["return"], "length": ep["length"],
-                                         "frames": ep["frames"], "mode": cfg.policy})
+                                         "frames": ep["frames"], "mode": self.mode})
                 obs, _ = self.env.reset()
                 builder.observe_reset(obs)
                 self.episode_return, self.episode_steps = 0.0, 0

@@ -162,7 +162,7 @@ def text_panel(width: int, height: int, title: str, lines: list[str]) -> np.ndar
 def render_charts(series: ChartSeries, width: int, info: list[str]) -> np.ndarray:
     """The chart block under the grid: two rows of four panels."""
     w, h = width // CHART_COLS, CHART_H
-    no_learner = "no learner (demo mode)" if series.source == "actors" else "waiting for the learner"
+    no_learner = "no learner (demo or playback)" if series.source == "actors" else "waiting for the learner"
     ma = moving_average(series.episode_return, MOVING_AVERAGE)
     panels = [
         line_chart(w, h, "Reward per episode", [

@@ -61,9 +61,14 @@ class MosaicRenderer:
                 text += (f"  update {row.get('update')}  policy v{row.get('policy_version')}"
                          f"  {row.get('env_steps', 0):,} agent steps")
             return text
+        modes = {t.mode for t in state.tiles.values()}
+        if modes == {"random"}:
+            return "demo: actors without a learner"
+        if modes == {"watch"}:
+            version = max(t.policy_version for t in state.tiles.values())
+            return f"playback: policy v{version}, no learner"
         if state.tiles:
-            return "demo: actors without a learner" if all(
-                t.mode == "random" for t in state.tiles.values()) else "waiting for the learner"
+            return "waiting for the learner"
         return f"waiting for telemetry from {self.relay_endpoint}"
 
     def _chart_block(self, state: TelemetryState, actors: int, live: int,
