@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from common.processes import stop_processes
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -61,27 +61,11 @@ class ProcessGroup:
 
     def stop(self, name: str, grace: float = 10.0) -> None:
         proc = self.procs.pop(name, None)
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        if proc is not None:
+            stop_processes({name: proc}, grace)
 
     def stop_all(self, grace: float = 10.0) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_processes(self.procs, grace)
         self.procs.clear()
 
     def failed(self) -> list[str]:

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from common.config import option, parse_config
+from common.processes import stop_processes
 
 PROG = "python -m services.launch"
 STOP_GRACE = 20.0  # seconds a service gets to exit after SIGTERM (learner checkpoints)
@@ -65,17 +66,8 @@ def service_commands(cfg: LaunchConfig) -> list[tuple[str, list[str]]]:
 
 
 def stop_all(procs: dict[str, subprocess.Popen]) -> None:
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE
-    for name, proc in procs.items():
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            print(f"{PROG}: {name} did not stop in {STOP_GRACE:g}s, killing it", file=sys.stderr)
-            proc.kill()
-            proc.wait()
+    stop_processes(procs, STOP_GRACE, on_kill=lambda name: print(
+        f"{PROG}: {name} did not stop in {STOP_GRACE:g}s, killing it", file=sys.stderr))
 
 
 def main(argv: list[str] | None = None) -> int:

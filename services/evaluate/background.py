@@ -9,10 +9,11 @@ training keeps the CPU.
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 from pathlib import Path
+
+from common.processes import stop_processes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -64,11 +65,5 @@ def metrics_fields(report: dict) -> dict:
 
 def stop_background_evaluation(proc: subprocess.Popen | None, timeout: float = 10.0) -> None:
     """Stop a running evaluation (its workers stop with it); no-op if it finished."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    if proc is not None:
+        stop_processes({"evaluation": proc}, timeout)

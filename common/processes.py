@@ -1,0 +1,25 @@
+"""Stopping child processes: SIGTERM, a shared grace period, then SIGKILL."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from typing import Callable
+
+
+def stop_processes(procs: dict[str, subprocess.Popen], grace: float,
+                   on_kill: Callable[[str], None] | None = None) -> None:
+    """Ask every running process to stop, wait up to ``grace`` seconds in all,
+    then kill what is left (``on_kill(name)`` first, e.g. to say so)."""
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for name, proc in procs.items():
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            if on_kill is not None:
+                on_kill(name)
+            proc.kill()
+            proc.wait()
