@@ -30,3 +30,11 @@ def test_same_seed_same_actions_and_extreme_logits():
     assert draws() == draws() == [1, 1, 1]
     a = [sample_action(np.zeros(4, np.float32), np.random.default_rng(3)) for _ in range(2)]
     assert a[0] == a[1] and a[0][1] == pytest.approx(np.log(0.25))
+
+
+def test_choose_action_greedy_or_sampled():
+    from services.actor.policy import choose_action
+    logits = np.array([0.1, 2.0, -1.0, 1.9], np.float32)
+    assert choose_action(logits, np.random.default_rng(0), greedy=True) == (1, 0.0)
+    assert choose_action(logits, np.random.default_rng(5), greedy=False) == \
+        sample_action(logits, np.random.default_rng(5))

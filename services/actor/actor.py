@@ -16,7 +16,7 @@ from common.logs import setup_logging
 from common.rollout import RolloutBuilder
 from common.seeds import actor_seed, default_actor_id
 from services.actor.config import ActorConfig
-from services.actor.policy import RandomPolicy, make_policy, sample_action
+from services.actor.policy import RandomPolicy, choose_action, make_policy
 
 # Seconds without a weights message before the status says the learner is away
 # (it re-sends every ~1 s, but a CPU update can hold it for several seconds).
@@ -214,10 +214,7 @@ class Actor:
         while not self.stopping and not (cfg.max_steps and self.steps >= cfg.max_steps):
             # 1. act one step with the current weights
             logits, value = self.policy(obs)
-            if cfg.greedy:
-                action, logprob = int(np.argmax(logits)), 0.0
-            else:
-                action, logprob = sample_action(logits, self.rng)
+            action, logprob = choose_action(logits, self.rng, cfg.greedy)
             obs, reward, terminated, truncated, info = self.env.step(action)
             done = terminated or truncated
             builder.record(action, logprob, value, reward, done, info.get("frames", 1))

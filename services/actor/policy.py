@@ -64,6 +64,14 @@ class RandomPolicy:
         return self._logits, 0.0
 
 
+def choose_action(logits: np.ndarray, rng: np.random.Generator,
+                  greedy: bool) -> tuple[int, float]:
+    """The most likely action (log-prob reported as 0) or a sample from softmax."""
+    if greedy:
+        return int(np.argmax(logits)), 0.0
+    return sample_action(logits, rng)
+
+
 def sample_action(logits: np.ndarray, rng: np.random.Generator) -> tuple[int, float]:
     """Sample from softmax(logits) with ``rng``; returns (action, log-prob).
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from common.envs import EnvOptions, make_env
 from common.seeds import actor_seed
-from services.actor.policy import RandomPolicy, TorchPolicy, sample_action
+from services.actor.policy import RandomPolicy, TorchPolicy, choose_action
 
 POLICY, RANDOM = "policy", "random"
 
@@ -50,10 +50,8 @@ class EpisodeWorker:
         obs, _ = self.env.reset(seed=seed)
         while True:
             logits, _ = policy(obs)
-            if self.greedy and kind == POLICY:
-                action = int(np.argmax(logits))
-            else:  # the random baseline always samples: argmax of flat logits is a no-op
-                action, _ = sample_action(logits, rng)
+            # The random baseline always samples: argmax of flat logits is a no-op.
+            action, _ = choose_action(logits, rng, self.greedy and kind == POLICY)
             obs, _, terminated, truncated, info = self.env.step(action)
             if terminated or truncated:
                 episode = info["episode"]
