@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from common.bus import EndpointError
 from common.config import fail, parse_config
