@@ -162,14 +162,15 @@ class Learner:
             pass  # viewers are optional; never wait for them
         self.seq += 1
 
-    def receive(self, pending: list, interval: dict, timeout_ms: int, want_steps: int) -> None:
-        """Accept valid, fresh rollouts into ``pending`` until it holds ``want_steps``.
+    def receive(self, pending: list, interval: dict, timeout_ms: int, want_steps: int) -> int:
+        """Accept valid, fresh rollouts into ``pending`` until it holds ``want_steps``;
+        returns the steps it holds.
 
         Invalid and stale messages are counted and dropped. What is not read yet
         waits in the socket (bounded by its HWM), which pushes back on actors.
         """
-        while sum(len(m.arrays["actions"]) for m in pending) < want_steps and \
-                self.rollouts.poll(timeout_ms):
+        steps = sum(len(m.arrays["actions"]) for m in pending)
+        while steps < want_steps and self.rollouts.poll(timeout_ms):
             timeout_ms = 0
             frames = self.rollouts.recv_multipart(copy=True)
             try:
@@ -189,6 +190,7 @@ class Learner:
                 self.counters["dropped_stale"] += 1
                 continue
             pending.append(msg)
+            steps += len(msg.arrays["actions"])
             interval["lags"].append(lag)
             interval["actors"][msg.meta["actor_id"]] = msg.meta["seed"]
             for ep in msg.meta["episodes"]:
@@ -198,6 +200,7 @@ class Learner:
                 # Viewers get these from the history snapshot (actors publish
                 # their own live episode events; re-publishing would double count).
                 self.history.add_episode(self.counters["env_steps"], ep["return"], ep["length"])
+        return steps
 
     # --- main loop -----------------------------------------------------------
 
@@ -219,8 +222,8 @@ class Learner:
 
         while not self.stopping:
             # 1. gather rollouts until a batch is full
-            self.receive(pending, interval, timeout_ms=50, want_steps=cfg.batch_steps)
-            pending_steps = sum(len(m.arrays["actions"]) for m in pending)
+            pending_steps = self.receive(pending, interval, timeout_ms=50,
+                                         want_steps=cfg.batch_steps)
 
             # 2. a full batch: one PPO update, then new weights go out at once
             if pending_steps >= cfg.batch_steps:
