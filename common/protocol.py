@@ -59,7 +59,9 @@ class Message:
 
 # --- schemas -----------------------------------------------------------------
 # A dimension is an int (exact) or None (any size up to the schema's limits).
-# ``meta`` maps field name to the accepted Python type(s).
+# ``meta`` maps field name to the accepted Python type(s); ``optional`` maps
+# field name to (types, default) for fields a sender may leave out (fields added
+# within version 1: an older peer's message is read with the default).
 
 @dataclass(frozen=True)
 class ArraySpec:
@@ -73,6 +75,7 @@ class Schema:
     topic: bytes
     meta: dict[str, tuple[type, ...]]
     arrays: dict[str, ArraySpec] = field(default_factory=dict)
+    optional: dict[str, tuple[tuple[type, ...], Any]] = field(default_factory=dict)
     any_arrays: ArraySpec | None = None  # named freely (weights tensors)
 
 
@@ -81,6 +84,7 @@ _NUM = (int, float)
 _STR = (str,)
 _LIST = (list,)
 _MAP = (dict,)
+_BOOL = (bool,)
 _F32 = ("float32",)
 
 SCHEMAS: dict[str, Schema] = {
@@ -91,6 +95,8 @@ SCHEMAS: dict[str, Schema] = {
         topic=TOPIC_ROLLOUT,
         meta={"actor_id": _STR, "seed": _INT, "policy_version": _INT,
               "env_frames": _INT, "episodes": _LIST},
+        # waits: the actor waits for newer weights (or "more") after this one.
+        optional={"waits": (_BOOL, True)},
         arrays={
             "frames": ArraySpec(("uint8",), (None, None, None)),
             "obs_index": ArraySpec(("uint16",), (None, None)),
@@ -105,6 +111,9 @@ SCHEMAS: dict[str, Schema] = {
     "weights": Schema(
         topic=TOPIC_WEIGHTS,
         meta={"policy_version": _INT, "model": _MAP},
+        # more: actors waiting for a newer version should collect another
+        # rollout with this one (the learner needs data nobody is producing).
+        optional={"more": (_BOOL, True)},
         any_arrays=ArraySpec(_F32, None, finite=True),
     ),
     # A JPEG of one actor's real game screen plus its live counters.
@@ -182,17 +191,22 @@ def decode(frames: list) -> Message:
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
         raise ProtocolError("seq must be a non-negative integer")
 
-    meta = {}
-    for name, types in schema.meta.items():
-        value = header.get(name)
-        if not isinstance(value, types) or isinstance(value, bool):
-            raise ProtocolError(f"field {name!r} missing or not {types[0].__name__}")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ProtocolError(f"field {name!r} is not finite")
-        meta[name] = value
+    meta = {name: _meta_field(header, name, types) for name, types in schema.meta.items()}
+    for name, (types, default) in schema.optional.items():
+        meta[name] = _meta_field(header, name, types) if name in header else default
 
     arrays = _decode_arrays(header.get("arrays"), raw[2:], schema)
     return Message(msg_type, sender, seq, meta, arrays, total)
+
+
+def _meta_field(header: dict, name: str, types: tuple[type, ...]) -> Any:
+    value = header.get(name)
+    # bool is an int subclass: only a bool field accepts True/False.
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        raise ProtocolError(f"field {name!r} missing or not {types[0].__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ProtocolError(f"field {name!r} is not finite")
+    return value
 
 
 def _decode_arrays(table: Any, buffers: list[bytes], schema: Schema) -> dict[str, np.ndarray]:

@@ -97,11 +97,24 @@ def test_rejects_topic_that_does_not_match_type():
 
 @pytest.mark.parametrize("field, value", [
     ("policy_version", "3"), ("seed", None), ("episodes", {}), ("actor_id", 5),
-    ("policy_version", True),
+    ("policy_version", True), ("waits", 1), ("waits", "yes"), ("waits", None),
 ])
 def test_rejects_bad_meta_fields(field, value):
     with pytest.raises(ProtocolError, match=field):
         decode(tamper_header(bytes_of(rollout_frames()), **{field: value}))
+
+
+def test_optional_fields_default_when_an_older_peer_leaves_them_out():
+    header = msgpack.unpackb(bytes_of(rollout_frames())[1])
+    assert "waits" not in header  # rollout_frames() does not set it
+    assert decode(bytes_of(rollout_frames())).meta["waits"] is True
+    frames = tamper_header(bytes_of(rollout_frames()), waits=False)
+    assert decode(frames).meta["waits"] is False
+    weights = encode("weights", "learner", 0, {"policy_version": 1, "model": {}, "more": False},
+                     {"value.bias": np.zeros(1, np.float32)})
+    assert decode(bytes_of(weights)).meta["more"] is False
+    with pytest.raises(ProtocolError, match="more"):
+        decode(tamper_header(bytes_of(weights), more=0))
 
 
 def test_rejects_missing_or_extra_frames():

@@ -23,13 +23,17 @@ def test_learner_restart_resumes_and_actors_stay(services, tmp_path):
     pids = {i: p.pid for i, p in actors.items()}
     log = lambda: services.log_text("learner")[-3000:]
 
-    wait_for(lambda: len(read_metrics(run_path)) >= 4 and checkpoint_paths(run_path / "checkpoints"),
-             240, "4 updates and a checkpoint", diagnostics=log)
+    def newest_saved_update() -> int:
+        newest = checkpoint_paths(run_path / "checkpoints")
+        return int(newest[0].stem.split("-")[1]) if newest else -1
+
+    wait_for(lambda: len(read_metrics(run_path)) >= 4 and newest_saved_update() >= 2,
+             240, "4 updates and a checkpoint after update 2", diagnostics=log)
     learner.send_signal(signal.SIGKILL)
     learner.wait()
     before = read_metrics(run_path)
     newest = checkpoint_paths(run_path / "checkpoints")[0]
-    saved_update = int(newest.stem.split("-")[1])
+    saved_update = newest_saved_update()
 
     # While the learner is away the actors keep running and say they wait.
     wait_for(lambda: "learner away" in services.log_text("actor-0"), 60,

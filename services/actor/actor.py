@@ -69,6 +69,7 @@ class Actor:
         self.rejected_weights = 0
         self.sent_with_version = 0
         self.last_weights_at = 0.0
+        self.more_at = 0.0  # last time the learner asked waiting actors for more
         self.waiting_since = 0.0
         self.episode_return, self.episode_steps = 0.0, 0
         self.frame_every = 1.0 / cfg.frame_fps if cfg.frame_fps > 0 else float("inf")
@@ -93,6 +94,8 @@ class Actor:
                 self.log.warning("dropped bad weights message: %s", exc)
                 continue
             self.last_weights_at = time.monotonic()
+            if msg.meta["more"]:
+                self.more_at = self.last_weights_at
             if newest is None or msg.meta["policy_version"] >= newest.meta["policy_version"]:
                 newest = msg
         if newest is None or newest.meta["policy_version"] == self.policy_version:
@@ -115,11 +118,11 @@ class Actor:
     def wait_for_newer_weights(self) -> None:
         """After --rollouts-per-version rollouts with one version, wait for the next.
 
-        This keeps the fleet within a version or two of the learner, so rollouts
-        stay fresh and, on a small machine, the learner gets the CPU while it
-        updates. The learner re-publishes its weights only while it is gathering
-        data, so a re-publish of the same version means "keep going": a batch
-        larger than one round of rollouts never stalls.
+        This keeps the fleet within a version of the learner, so rollouts stay
+        fresh and, on a small machine, the learner gets the CPU while it
+        updates. A batch larger than one round of rollouts does not stall: the
+        learner re-sends the same version marked "more" when it needs data that
+        no actor is producing (services/learner/pacing.py).
         """
         if self.adopt_weights():
             self.sent_with_version = 0
@@ -128,7 +131,7 @@ class Actor:
         next_note = since + 10.0
         while self.sent_with_version >= self.cfg.rollouts_per_version and not self.stopping:
             self.maybe_publish_frame()  # viewers keep seeing the screen while we wait
-            if self.adopt_weights(timeout_ms=100) or self.last_weights_at > since:
+            if self.adopt_weights(timeout_ms=100) or self.more_at > since:
                 self.sent_with_version = 0
                 if time.monotonic() > since + 10.0:
                     self.log.info("learner is back after %.0fs", time.monotonic() - since)
@@ -246,7 +249,8 @@ class Actor:
                     arrays = builder.finish(bootstrap)
                     meta = {"actor_id": self.actor_id, "seed": self.seed,
                             "policy_version": self.policy_version,
-                            "env_frames": builder.env_frames, "episodes": builder.episodes}
+                            "env_frames": builder.env_frames, "episodes": builder.episodes,
+                            "waits": self.sent_with_version + 1 >= cfg.rollouts_per_version}
                     self.push_rollout(protocol.encode("rollout", self.actor_id, self.seq,
                                                       meta, arrays))
                     self.seq += 1

@@ -33,7 +33,9 @@ class LearnerConfig(EnvOptions, CurveOptions):
     vf_coef: float = option(0.5, "value loss coefficient")
     max_grad_norm: float = option(0.5, "gradient norm clip")
     max_policy_lag: int = option(4, "drop rollouts acted with a policy this many versions old")
-    weights_interval: float = option(1.0, "seconds between re-publishing weights for late joiners")
+    weights_interval: float = option(1.0, "seconds between re-publishing weights for late "
+                                     "joiners; also how long without rollouts before waiting "
+                                     "actors are asked for more")
     history_interval: float = option(2.0, "seconds between chart-history snapshots for viewers")
     log_interval: float = option(5.0, "seconds between progress lines")
     checkpoint_interval: float = option(120.0, "seconds between checkpoints (0: only at exit)")

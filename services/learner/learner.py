@@ -24,6 +24,7 @@ from services.evaluate import (metrics_fields, read_evaluation, start_background
 from services.learner.checkpoint import load_newest, save_checkpoint
 from services.learner.config import LearnerConfig
 from services.learner.history import History
+from services.learner.pacing import FleetPacer
 from services.learner.update import build_batch, ppo_update, training_model
 
 SENDER = "learner"
@@ -68,6 +69,7 @@ class Learner:
         self.telemetry = make_socket(self.ctx, zmq.PUB, sndhwm=16)
         connect(self.telemetry, cfg.telemetry_endpoint, "--telemetry-endpoint", self.curve)
         self.seq = 0
+        self.pacer = FleetPacer(stall_seconds=cfg.weights_interval)
 
     # --- state ---------------------------------------------------------------
 
@@ -148,8 +150,10 @@ class Learner:
 
     # --- bus -----------------------------------------------------------------
 
-    def publish_weights(self) -> None:
-        meta = {"policy_version": self.counters["policy_version"], "model": self.model.describe()}
+    def publish_weights(self, more: bool = False) -> None:
+        """``more``: actors waiting for a newer version should act on with this one."""
+        meta = {"policy_version": self.counters["policy_version"], "model": self.model.describe(),
+                "more": more}
         self.weights.send_multipart(protocol.encode("weights", SENDER, self.seq, meta,
                                                     state_arrays(self.model)), copy=False)
         self.seq += 1
@@ -184,6 +188,7 @@ class Learner:
                 if rejected <= 10 or rejected % 1000 == 0:  # a flood must not flood the log
                     self.log.warning("rejected message (%d so far): %s", rejected, exc)
                 continue
+            self.pacer.arrived(msg.meta["actor_id"], msg.meta["waits"], time.monotonic())
             lag = self.counters["policy_version"] - msg.meta["policy_version"]
             if lag > self.cfg.max_policy_lag or lag < 0:
                 # lag < 0: acted with weights from before a restart that we lost.
@@ -228,15 +233,23 @@ class Learner:
             # 2. a full batch: one PPO update, then new weights go out at once
             if pending_steps >= cfg.batch_steps:
                 last_row = self.train(pending, interval)
-                pending = []
+                pending, pending_steps = [], 0
                 self.publish_weights()
-                next_weights = time.monotonic() + cfg.weights_interval
-                interval = self._new_interval(time.monotonic())
+                now = time.monotonic()
+                next_weights = now + cfg.weights_interval
+                interval = self._new_interval(now)
+                self.pacer.new_batch(now)
                 if cfg.eval_interval and self.counters["update"] % cfg.eval_interval == 0:
                     self.start_evaluation()
 
-            # 3. periodic duties
+            # 3. the batch needs more than the waiting actors have sent
             now = time.monotonic()
+            if self.pacer.needs_more(now):  # the batch is not full here
+                self.publish_weights(more=True)
+                self.pacer.released(now)
+                next_weights = now + cfg.weights_interval
+
+            # 4. periodic duties
             if now >= next_weights:  # late joiners and restarted actors
                 self.publish_weights()
                 next_weights = now + cfg.weights_interval
