@@ -73,6 +73,13 @@ def test_launcher_rejects_bad_actor_count():
     assert_one_line_error(result, 2, "--actors must be between 1 and 64")
 
 
+@pytest.mark.parametrize("flag, value", [("--epochs", "-1"), ("--batch-steps", "0"),
+                                         ("--minibatches", "0")])
+def test_learner_rejects_impossible_ppo_sizes(flag, value):
+    result = run("services.learner", flag, value)
+    assert_one_line_error(result, 2, f"{flag} must be at least")
+
+
 def test_readme_command_reference_is_current():
     """The README's flag reference is generated from --help; it must not drift."""
     result = subprocess.run([sys.executable, "scripts/gen_cli_docs.py", "--check"], cwd=REPO,

@@ -15,6 +15,11 @@ def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(LearnerConfig, argv, PROG,
                        "Receive rollouts from actors, run PPO updates, publish weights, "
                        "write runs/<name>/metrics.jsonl and checkpoints.")
+    for flag, value, least in (("--batch-steps", cfg.batch_steps, 1),
+                               ("--minibatches", cfg.minibatches, 1),
+                               ("--epochs", cfg.epochs, 0)):
+        if value < least:
+            return fail(PROG, f"{flag} must be at least {least}, got {value}")
     from services.learner.learner import Learner, install_signal_handlers
 
     if cfg.device == "cuda":

@@ -22,7 +22,7 @@ from common.model import state_arrays
 from services.evaluate import (metrics_fields, read_evaluation, start_background_evaluation,
                                stop_background_evaluation)
 from services.learner.checkpoint import load_newest, save_checkpoint
-from services.learner.config import LearnerConfig
+from services.learner.config import CPU_EPOCHS, CUDA_EPOCHS, LearnerConfig
 from services.learner.history import History
 from services.learner.pacing import FleetPacer
 from services.learner.update import build_batch, ppo_update, training_model
@@ -39,6 +39,8 @@ class Learner:
         self.device = torch.device("cuda" if cfg.device == "cuda" or (
             cfg.device == "auto" and torch.cuda.is_available()) else "cpu")
         torch.set_num_threads(cfg.torch_threads or min(4, os.cpu_count() or 1))
+        if cfg.epochs == 0:
+            cfg.epochs = CUDA_EPOCHS if self.device.type == "cuda" else CPU_EPOCHS
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.num_actions = num_actions(cfg.game)
