@@ -114,11 +114,24 @@ def screen_areas(image: np.ndarray, n: int) -> list[np.ndarray]:
     (["--fps", "0"], "--fps"),
     (["--snapshot", "out.gif"], ".png"),
     (["--relay-endpoint", "localhost:5558"], "tcp://HOST:PORT"),
+    (["--nice", "20"], "--nice"),
 ])
 def test_bad_input_is_one_line_and_nonzero(args, words):
     result = run_viewer(*args, "--web-port", "0")
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and words in result.stderr
+
+
+def test_viewer_lowers_its_cpu_priority_so_training_wins_the_cpu():
+    proc = spawn_viewer("--relay-endpoint", f"tcp://127.0.0.1:{free_port()}",
+                        "--web-port", "0", "--duration", "60")
+    try:
+        expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)  # default --nice 10
+        wait_for(lambda: os.getpriority(os.PRIO_PROCESS, proc.pid) == expected, 30,
+                 f"the viewer to run at niceness {expected}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def test_window_without_gui_support_says_what_to_install():

@@ -1,6 +1,7 @@
 """python -m services.viewer: watch the fleet play and the learner learn."""
 from __future__ import annotations
 
+import os
 import sys
 
 from common.bus import EndpointError
@@ -26,6 +27,8 @@ def config_problem(cfg: ViewerConfig) -> str | None:
         return "--web-max-clients must be at least 1"
     if cfg.timeout <= 0 or cfg.duration < 0 or cfg.snapshot_wait < 0:
         return "--timeout must be > 0, --duration and --snapshot-wait >= 0"
+    if not 0 <= cfg.nice <= 19:
+        return "--nice must be between 0 and 19"
     if cfg.snapshot and not cfg.snapshot.lower().endswith((".png", ".jpg", ".jpeg")):
         return f"--snapshot {cfg.snapshot!r}: use a .png (or .jpg) file name"
     return None
@@ -35,10 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(ViewerConfig, argv, PROG,
                        "Show every actor's game screen in a grid, with reward, episode-length, "
                        "loss and speed charts, as a web page, a window, a PNG snapshot or an "
-                       "MP4 recording. Subscribes to the relay only: never slows training.")
+                       "MP4 recording. Subscribes to the relay only, at a low CPU priority.")
     problem = config_problem(cfg)
     if problem:
         return fail(PROG, problem)
+    if cfg.nice:
+        os.nice(cfg.nice)  # the viewer's CPU is taken from training on a shared machine
     from services.viewer.outputs import OutputError
     from services.viewer.viewer import SnapshotTimeout, Viewer, install_signal_handlers
 

@@ -26,6 +26,9 @@ class ViewerConfig(CurveOptions):
                          "--duration")
     duration: float = option(0.0, "stop after this many seconds (0: run until stopped)")
     fps: float = option(4.0, "mosaic redraws per second (web stream, window, recording)")
+    nice: int = option(10, "lower the viewer's CPU priority by this much (0-19): on a machine "
+                       "that also trains, training gets the CPU first and the mosaic may "
+                       "redraw less often")
     stale_after: float = option(15.0, "seconds without frames before a tile is marked STALE")
     forget_after: float = option(300.0, "seconds without frames before a tile is removed "
                                  "(0: never)")
