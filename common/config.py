@@ -92,3 +92,8 @@ def fail(prog: str, message: str, code: int = 2) -> int:
     """Print a one-line error for a CLI and return its exit code."""
     print(f"{prog}: error: {message}", file=sys.stderr)
     return code
+
+
+def nice_problem(nice: int) -> str | None:
+    """The one-line error for a ``--nice`` outside what os.nice accepts, or None."""
+    return None if 0 <= nice <= 19 else "--nice must be between 0 and 19"

@@ -6,7 +6,7 @@ import secrets
 import signal
 import sys
 
-from common.config import fail, parse_config
+from common.config import fail, nice_problem, parse_config
 from services.evaluate.config import EvaluateConfig
 
 PROG = "python -m services.evaluate"
@@ -24,9 +24,7 @@ def config_problem(cfg: EvaluateConfig) -> str | None:
         return "--sticky-prob must be in [0, 1)"
     if cfg.max_episode_steps < 0:
         return "--max-episode-steps must be >= 0 (0: the checkpoint's setting)"
-    if not 0 <= cfg.nice <= 19:
-        return "--nice must be between 0 and 19"
-    return None
+    return nice_problem(cfg.nice)
 
 
 def _stop_on_sigterm(*_: object) -> None:

@@ -5,7 +5,7 @@ import os
 import sys
 
 from common.bus import EndpointError
-from common.config import fail, parse_config
+from common.config import fail, nice_problem, parse_config
 from services.viewer.config import ViewerConfig
 
 PROG = "python -m services.viewer"
@@ -27,11 +27,9 @@ def config_problem(cfg: ViewerConfig) -> str | None:
         return "--web-max-clients must be at least 1"
     if cfg.timeout <= 0 or cfg.duration < 0 or cfg.snapshot_wait < 0:
         return "--timeout must be > 0, --duration and --snapshot-wait >= 0"
-    if not 0 <= cfg.nice <= 19:
-        return "--nice must be between 0 and 19"
     if cfg.snapshot and not cfg.snapshot.lower().endswith((".png", ".jpg", ".jpeg")):
         return f"--snapshot {cfg.snapshot!r}: use a .png (or .jpg) file name"
-    return None
+    return nice_problem(cfg.nice)
 
 
 def main(argv: list[str] | None = None) -> int:
