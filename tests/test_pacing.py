@@ -7,7 +7,7 @@ FLEET = [str(i) for i in range(8)]
 
 
 def pacer_after_one_batch(actors=FLEET) -> FleetPacer:
-    pacer = FleetPacer(stall_seconds=1.0)
+    pacer = FleetPacer(stall_seconds=1.0, now=0.0)
     for actor in actors:
         pacer.arrived(actor, waits=True, now=0.5)
     pacer.new_batch(now=1.0)
@@ -17,9 +17,8 @@ def pacer_after_one_batch(actors=FLEET) -> FleetPacer:
 def test_no_rollout_for_a_stall_period_means_more():
     # Collecting actors ignore it; actors whose rollouts died with a killed
     # learner wait for exactly this from the restarted one.
-    pacer = FleetPacer(stall_seconds=1.0)
-    pacer.new_batch(now=0.0)
-    assert not pacer.needs_more(now=0.9)
+    pacer = FleetPacer(stall_seconds=1.0, now=0.0)
+    assert not pacer.needs_more(now=0.9)  # a fresh learner waits a stall period too
     assert pacer.needs_more(now=1.0)
     pacer.released(now=1.0)
     assert not pacer.needs_more(now=1.5)
@@ -63,8 +62,7 @@ def test_silent_actor_falls_back_to_the_stall_rule():
 
 
 def test_first_batch_has_no_fleet_to_expect_so_it_waits_for_a_stall():
-    pacer = FleetPacer(stall_seconds=1.0)
-    pacer.new_batch(now=0.0)
+    pacer = FleetPacer(stall_seconds=1.0, now=0.0)
     pacer.arrived("0", waits=True, now=2.0)
     assert not pacer.needs_more(now=2.5)  # others may still be collecting
     assert pacer.needs_more(now=3.0)

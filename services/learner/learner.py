@@ -71,7 +71,7 @@ class Learner:
         self.telemetry = make_socket(self.ctx, zmq.PUB, sndhwm=16)
         connect(self.telemetry, cfg.telemetry_endpoint, "--telemetry-endpoint", self.curve)
         self.seq = 0
-        self.pacer = FleetPacer(stall_seconds=cfg.weights_interval)
+        self.pacer = FleetPacer(cfg.weights_interval, time.monotonic())
 
     # --- state ---------------------------------------------------------------
 

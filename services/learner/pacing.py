@@ -20,11 +20,11 @@ from __future__ import annotations
 
 
 class FleetPacer:
-    def __init__(self, stall_seconds: float):
+    def __init__(self, stall_seconds: float, now: float):
         self.stall_seconds = stall_seconds
         self.previous: set[str] = set()
         self.waiting: dict[str, bool] = {}  # actors heard from in this batch
-        self.last_arrival = 0.0
+        self.last_arrival = now  # the stall clock starts with the learner
 
     def new_batch(self, now: float) -> None:
         """A batch was taken for an update: every actor is acting with new weights."""
