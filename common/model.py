@@ -42,7 +42,8 @@ def state_arrays(model: nn.Module) -> dict[str, np.ndarray]:
     Always copies: the weights message is sent zero-copy and may wait in a slow
     subscriber's queue while the next update changes the parameters in place.
     """
-    return {k: v.detach().to("cpu", torch.float32).contiguous().numpy().copy()
+    return {k: v.detach().to("cpu", torch.float32, copy=True,
+                             memory_format=torch.contiguous_format).numpy()
             for k, v in model.state_dict().items()}
 
 
