@@ -65,3 +65,11 @@ def ppo_loss(logits: torch.Tensor, new_values: torch.Tensor, actions: torch.Tens
     entropy = dist.entropy().mean()
     total = policy_loss - ent_coef * entropy + vf_coef * value_loss
     return PPOLoss(total, policy_loss, value_loss, entropy, approx_kl, clip_fraction)
+
+
+def explained_variance(values: torch.Tensor, returns: torch.Tensor) -> float | None:
+    """1 - Var(returns - values) / Var(returns) (CleanRL's); None if returns are constant."""
+    var = torch.var(returns, correction=0)
+    if var == 0:
+        return None
+    return float(1 - torch.var(returns - values, correction=0) / var)

@@ -73,3 +73,11 @@ class RolloutBuilder:
 def stacked_observations(frames: np.ndarray, obs_index: np.ndarray) -> np.ndarray:
     """Rebuild (T+1, stack, H, W) observations from a rollout's frames."""
     return frames[obs_index]
+
+
+def rollout_segment(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A decoded rollout as a training segment (common/update.py): observations
+    rebuilt for steps 0..T-1; ``values`` keeps its bootstrap entry."""
+    segment = {k: arrays[k] for k in ("actions", "logprobs", "values", "rewards", "dones")}
+    segment["obs"] = stacked_observations(arrays["frames"], arrays["obs_index"][:-1])
+    return segment

@@ -1,0 +1,1 @@
+"""Learning curves of retrofleet, its one-process reference and stable-baselines3."""

@@ -1,0 +1,89 @@
+"""python -m benchmarks.learning: learning curves of retrofleet and its peers, per seed.
+
+Each run writes one compact JSON file (the curve after every update, the
+settings, load and steal samples) to --out/<system>-seed<k>.json; runs go one
+after another, so their wall-clock figures are back to back on one machine.
+``python -m benchmarks.learning.report`` turns the files into tables and a PNG.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.config import fail, option, parse_config
+from common.envs import EnvOptions
+
+PROG = "python -m benchmarks.learning"
+SYSTEMS = ("retrofleet", "reference", "sb3")
+ENV_PRESETS = {"sb3": {"sticky_prob": 0.0, "noop_max": 0}, "default": {}}
+
+
+@dataclass
+class LearningConfig:
+    system: str = option("retrofleet", "what trains: the services, the single-process "
+                         "reference PPO, or stable-baselines3 PPO", choices=list(SYSTEMS))
+    seeds: str = option("0,1,2", "comma-separated seeds, run one after another")
+    max_steps: int = option(400_000, "agent steps per run")
+    max_minutes: float = option(0.0, "also stop a run after this many minutes (0: no limit)")
+    env_preset: str = option("sb3", "env settings: 'sb3' (no sticky actions, no no-op "
+                             "starts, as the SB3 comparison) or the actors' defaults",
+                             choices=list(ENV_PRESETS))
+    actors: int = option(8, "actors (retrofleet) or vectorised envs (reference, sb3)")
+    variant: str = option("", "RETROFLEET_* settings for every service of the run, as "
+                          "NAME=VALUE[,NAME=VALUE] (e.g. EPOCHS=4,CLIP_VLOSS=0); for the "
+                          "reference, the same names set its PPO options")
+    label: str = option("", "name of this configuration in the result files "
+                        "(default: the system, plus the variant)")
+    out: str = option("benchmarks/results/learning/latest", "folder for the result files")
+
+
+def parse_variant(text: str) -> dict[str, str]:
+    pairs = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--variant item {item!r} is not NAME=VALUE")
+        pairs[name.upper().removeprefix("RETROFLEET_")] = value
+    return pairs
+
+
+def log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {PROG}: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_config(LearningConfig, argv, PROG, __doc__.split("\n\n")[0])
+    try:
+        seeds = [int(s) for s in cfg.seeds.split(",") if s.strip()]
+        variant = parse_variant(cfg.variant)
+    except ValueError as exc:
+        return fail(PROG, str(exc))
+    if not seeds or cfg.max_steps < 1 or cfg.actors < 1:
+        return fail(PROG, "--seeds, --max-steps and --actors must be non-empty and positive")
+    env_opts = EnvOptions(**ENV_PRESETS[cfg.env_preset])
+    label = cfg.label or "-".join([cfg.system, *(f"{k.lower()}{v}" for k, v in variant.items())])
+    out_dir = Path(cfg.out)
+    for seed in seeds:
+        out = out_dir / f"{label}-seed{seed}.json"
+        log(f"{label} seed {seed}: up to {cfg.max_steps} steps -> {out}")
+        if cfg.system == "sb3":
+            from benchmarks.learning.sb3_ppo import run_sb3
+            data = run_sb3(out, seed, env_opts, cfg.actors, cfg.max_steps, cfg.max_minutes, log)
+        elif cfg.system == "reference":
+            from benchmarks.learning.reference import run_reference
+            data = run_reference(out, seed, env_opts, cfg.actors, cfg.max_steps,
+                                 cfg.max_minutes, variant, log)
+        else:
+            from benchmarks.learning.fleet import run_fleet
+            data = run_fleet(out, seed, env_opts, cfg.actors, cfg.max_steps, cfg.max_minutes,
+                             variant, log)
+        last = data["points"][-1] if data["points"] else {}
+        log(f"{label} seed {seed}: done, {last.get('steps')} steps in "
+            f"{last.get('t', 0) / 60:.1f} min, mean return {last.get('mean_return')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

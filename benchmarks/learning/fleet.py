@@ -1,0 +1,82 @@
+"""A retrofleet run as a user starts it: ``services.launch`` (relay, learner, N actors).
+
+The curve comes from the learner's metrics.jsonl; the clock starts when the
+launcher is started, so process start-up counts against retrofleet.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.learning.record import RunRecord
+from benchmarks.procs import REPO, free_base_port
+from common.envs import EnvOptions
+from common.metrics import read_metrics
+
+EXTRA = ("sps", "lag_mean", "lag_max", "update_seconds", "entropy", "approx_kl",
+         "clip_fraction", "loss_value", "loss_policy", "dropped_stale")
+
+
+def run_fleet(out: Path, seed: int, env_opts: EnvOptions, actors: int, max_steps: int,
+              max_minutes: float, variant: dict[str, str], log) -> dict:
+    run_dir = Path(tempfile.mkdtemp(prefix="retrofleet-learning-"))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1",
+           "RETROFLEET_STICKY_PROB": str(env_opts.sticky_prob),
+           "RETROFLEET_NOOP_MAX": str(env_opts.noop_max),
+           **{f"RETROFLEET_{k}": v for k, v in variant.items()}}
+    record = RunRecord(out, "retrofleet", seed, {"actors": actors, "variant": variant,
+                                                 "env": vars(env_opts)})
+    command = [sys.executable, "-m", "services.launch", "--actors", str(actors),
+               "--viewer", "none", "--fresh", "--run-dir", str(run_dir), "--run-name", "run",
+               "--base-seed", str(seed), "--base-port", str(free_base_port())]
+    if max_minutes:
+        command += ["--max-minutes", str(max_minutes)]
+    log_path = run_dir / "launch.log"
+    metrics = run_dir / "run" / "metrics.jsonl"
+    with open(log_path, "wb") as log_file:
+        launcher = subprocess.Popen(command, cwd=REPO, env=env, stdout=log_file,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+    started = record.started
+    seen = 0
+    try:
+        while launcher.poll() is None:
+            time.sleep(2.0)
+            rows = read_metrics(metrics)
+            for row in rows[seen:]:
+                add_row(record, row, started)
+            if len(rows) > seen and len(rows) // 20 > seen // 20:
+                last = record.data["points"][-1]
+                log(f"retrofleet seed {seed}: {last['steps']} steps, {last['t'] / 60:.1f} min, "
+                    f"mean return {last['mean_return']}, lag {last.get('lag_mean')}")
+                record.save()
+            seen = len(rows)
+            if rows and rows[-1]["env_steps"] >= max_steps:
+                break
+    finally:
+        if launcher.poll() is None:
+            launcher.send_signal(signal.SIGINT)
+            launcher.wait(timeout=60)
+    for row in read_metrics(metrics)[seen:]:
+        add_row(record, row, started)
+    if launcher.returncode not in (0, -signal.SIGINT):
+        log(f"launcher exited with {launcher.returncode}; log: {log_path}")
+    else:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    record.save(finished=True)
+    return record.data
+
+
+def add_row(record: RunRecord, row: dict, started: float) -> None:
+    record.episodes = row["episodes"]
+    point = {"t": round(row["time"] - started, 2), "steps": row["env_steps"],
+             "episodes": row["episodes"],
+             "mean_return": None if row["mean_return"] is None else round(row["mean_return"], 2),
+             "mean_length": None if row["mean_length"] is None else round(row["mean_length"], 1)}
+    point.update({k: row[k] for k in EXTRA if k in row})
+    record.data["points"].append(point)

@@ -1,0 +1,97 @@
+"""One learning run's compact result file: the curve, the settings, the machine's load.
+
+A point is written after every PPO update (every 1,024 agent steps): seconds
+since the run started, agent steps, episodes and the mean raw score of the
+last 100 episodes. Load average and CPU steal are sampled every 30 s, so
+every wall-clock figure carries the load it was measured under.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+LOAD_EVERY = 30.0
+
+
+def cpu_ticks() -> tuple[int, int]:
+    """(total, steal) jiffies of all CPUs since boot, from /proc/stat."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        values = [int(v) for v in fields]
+        return sum(values[:8]), values[7] if len(values) > 7 else 0
+    except (OSError, ValueError, IndexError):
+        return 0, 0
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
+
+
+class RunRecord:
+    """Collects points and load samples; ``save()`` writes them atomically."""
+
+    def __init__(self, path: Path, system: str, seed: int, settings: dict):
+        self.path = path
+        self.started = time.time()
+        self.data = {"system": system, "seed": seed, "settings": settings,
+                     "machine": machine(), "started": time.strftime(
+                         "%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
+                     "load": [], "points": [], "finished": None}
+        self.returns: deque[float] = deque(maxlen=100)
+        self.lengths: deque[int] = deque(maxlen=100)
+        self.episodes = 0
+        self._ticks = cpu_ticks()
+        self._stop = threading.Event()
+        self.sample_load()
+        self._thread = threading.Thread(target=self._load_loop, daemon=True)
+        self._thread.start()
+
+    def episode(self, score: float, length: int) -> None:
+        self.returns.append(float(score))
+        self.lengths.append(int(length))
+        self.episodes += 1
+
+    def point(self, steps: int, seconds: float | None = None, **extra) -> None:
+        mean = sum(self.returns) / len(self.returns) if self.returns else None
+        length = sum(self.lengths) / len(self.lengths) if self.lengths else None
+        self.data["points"].append({
+            "t": round(time.time() - self.started if seconds is None else seconds, 2),
+            "steps": int(steps), "episodes": self.episodes,
+            "mean_return": None if mean is None else round(mean, 2),
+            "mean_length": None if length is None else round(length, 1),
+            **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in extra.items()}})
+
+    def sample_load(self) -> None:
+        total, steal = cpu_ticks()
+        d_total, d_steal = total - self._ticks[0], steal - self._ticks[1]
+        self._ticks = (total, steal)
+        self.data["load"].append({"t": round(time.time() - self.started, 1),
+                                  "loadavg": [round(x, 2) for x in os.getloadavg()],
+                                  "steal": round(d_steal / d_total, 4) if d_total else 0.0})
+
+    def _load_loop(self) -> None:
+        while not self._stop.wait(LOAD_EVERY):
+            self.sample_load()
+
+    def save(self, finished: bool = False) -> None:
+        if finished:
+            self._stop.set()
+            self.sample_load()
+            self.data["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, separators=(",", ":")))
+        os.replace(tmp, self.path)

@@ -1,0 +1,153 @@
+"""python -m benchmarks.learning.report DIR: tables and a PNG from learning result files.
+
+Reads every ``<label>-seed<k>.json`` in DIR (written by ``python -m
+benchmarks.learning``) and prints, per label, the mean raw score of the last
+100 episodes at fixed agent-step and wall-clock marks as mean (min-max) over
+seeds, the time each seed took to reach a score, and the machine's load while
+it ran. ``--png`` draws the curves per sample and per minute side by side.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+from pathlib import Path
+
+import numpy as np
+
+PROG = "python -m benchmarks.learning.report"
+NAME = re.compile(r"^(?P<label>.+)-seed(?P<seed>\d+)\.json$")
+
+
+def load_runs(folder: Path, labels: list[str] | None = None) -> dict[str, list[dict]]:
+    """{label: [run, ...]} ordered as ``labels`` (or by name), seeds ascending."""
+    runs: dict[str, list[dict]] = {}
+    for path in sorted(folder.glob("*-seed*.json")):
+        match = NAME.match(path.name)
+        if match and (labels is None or match["label"] in labels):
+            runs.setdefault(match["label"], []).append(json.loads(path.read_text()))
+    order = labels or sorted(runs)
+    return {label: sorted(runs[label], key=lambda r: r["seed"]) for label in order if label in runs}
+
+
+def curve(run: dict, x: str) -> tuple[np.ndarray, np.ndarray]:
+    """(x, mean_return) of a run's points that have a score; x is "steps" or "t" (s)."""
+    points = [p for p in run["points"] if p["mean_return"] is not None]
+    return (np.array([p[x] for p in points], float),
+            np.array([p["mean_return"] for p in points], float))
+
+
+def value_at(run: dict, x: str, where: float) -> float | None:
+    """The score at ``where`` (interpolated); None past the run's end."""
+    xs, ys = curve(run, x)
+    if len(xs) == 0 or where > xs[-1]:
+        return None
+    return float(np.interp(where, xs, ys))
+
+
+def first_reach(run: dict, x: str, score: float) -> float | None:
+    xs, ys = curve(run, x)
+    hit = np.flatnonzero(ys >= score)
+    return float(xs[hit[0]]) if len(hit) else None
+
+
+def spread(values: list[float | None], fmt: str = "{:.0f}") -> str:
+    """'mean (min-max)' over the seeds that have a value; 'n/3' marks missing ones."""
+    have = [v for v in values if v is not None]
+    if not have:
+        return "-"
+    text = f"{fmt.format(statistics.fmean(have))} ({fmt.format(min(have))}-{fmt.format(max(have))})"
+    return text if len(have) == len(values) else f"{text} [{len(have)}/{len(values)} seeds]"
+
+
+def load_summary(runs: list[dict]) -> str:
+    loads = [s["loadavg"][0] for r in runs for s in r["load"]]
+    steal = [s["steal"] for r in runs for s in r["load"]]
+    if not loads:
+        return "-"
+    return (f"load1 {min(loads):.1f}/{statistics.median(loads):.1f}/{max(loads):.1f}, "
+            f"steal max {100 * max(steal):.1f}%")
+
+
+def markdown(runs: dict[str, list[dict]], step_marks: list[int], minute_marks: list[float],
+             score: float) -> str:
+    lines = ["Mean raw score of the last 100 episodes: mean (min-max) over seeds.", "",
+             "| label | seeds | " + " | ".join(f"{s // 1000}k steps" for s in step_marks) + " |",
+             "|---|---:|" + "---:|" * len(step_marks)]
+    for label, group in runs.items():
+        cells = [spread([value_at(r, "steps", s) for r in group]) for s in step_marks]
+        lines.append(f"| {label} | {len(group)} | " + " | ".join(cells) + " |")
+    lines += ["", "| label | " + " | ".join(f"{m:g} min" for m in minute_marks)
+              + f" | minutes to {score:g} | agent steps/s | load (min/median/max), steal |",
+              "|---|" + "---:|" * (len(minute_marks) + 2) + "---|"]
+    for label, group in runs.items():
+        cells = [spread([value_at(r, "t", 60 * m) for r in group]) for m in minute_marks]
+        reach = [first_reach(r, "t", score) for r in group]
+        reach = spread([None if v is None else v / 60 for v in reach], "{:.1f}")
+        rates = [r["points"][-1]["steps"] / r["points"][-1]["t"] for r in group if r["points"]]
+        lines.append(f"| {label} | " + " | ".join(cells)
+                     + f" | {reach} | {spread(rates)} | {load_summary(group)} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(runs: dict[str, list[dict]], path: Path, title: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for (label, group), color in zip(runs.items(), colors):
+        for ax, x, scale in ((axes[0], "steps", 1e3), (axes[1], "t", 60.0)):
+            xs = [curve(r, x)[0] for r in group if len(curve(r, x)[0])]
+            grid = np.linspace(max(c[0] for c in xs), min(c[-1] for c in xs), 200)
+            ys = np.array([np.interp(grid, *curve(r, x)) for r in group])
+            ax.plot(grid / scale, ys.mean(axis=0), color=color,
+                    label=f"{label} ({len(group)} seeds)")
+            ax.fill_between(grid / scale, ys.min(axis=0), ys.max(axis=0),
+                            color=color, alpha=0.18, linewidth=0)
+    axes[0].set(xlabel="agent steps (thousands)", ylabel="mean score, last 100 episodes",
+                title="per sample")
+    axes[1].set(xlabel="wall-clock minutes", title="per minute (same machine, back to back)")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", fontsize=8)
+    fig.suptitle(title + "  (line: mean over seeds; band: min-max)")
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("folder", help="folder of <label>-seed<k>.json result files")
+    parser.add_argument("--labels", default="", help="comma-separated labels, in this order "
+                        "(default: all)")
+    parser.add_argument("--steps", default="50000,100000,150000,200000,250000,300000,400000",
+                        help="agent-step marks for the per-sample table")
+    parser.add_argument("--minutes", default="10,20,30", help="minute marks for the time table")
+    parser.add_argument("--score", type=float, default=600.0, help="score for 'minutes to'")
+    parser.add_argument("--png", default="", help="write the curves here")
+    parser.add_argument("--title", default="Airstriker-Genesis-v0, 2 CPU cores")
+    args = parser.parse_args(argv)
+    folder = Path(args.folder)
+    labels = [s for s in args.labels.split(",") if s] or None
+    try:
+        step_marks = [int(s) for s in args.steps.split(",") if s]
+        minute_marks = [float(s) for s in args.minutes.split(",") if s]
+    except ValueError:
+        print(f"{PROG}: error: --steps and --minutes take comma-separated numbers", file=sys.stderr)
+        return 2
+    runs = load_runs(folder, labels) if folder.is_dir() else {}
+    if not runs:
+        print(f"{PROG}: error: no <label>-seed<k>.json files in {folder}", file=sys.stderr)
+        return 2
+    print(markdown(runs, step_marks, minute_marks, args.score), end="")
+    if args.png:
+        plot(runs, Path(args.png), args.title)
+        print(f"\nwrote {args.png}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
