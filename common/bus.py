@@ -7,7 +7,7 @@ from pathlib import Path
 
 import zmq
 
-from common.config import option
+from common.config import Checked, flag, option, require
 from common.protocol import MAX_MESSAGE_BYTES
 
 _ENDPOINT = re.compile(r"^(tcp://[^\s:]+:\d{1,5}|ipc://\S+|inproc://\S+)$")
@@ -17,10 +17,29 @@ class EndpointError(ValueError):
     pass
 
 
+def endpoint_problem(endpoint: str, what: str) -> str | None:
+    """Why ``endpoint`` is not a usable ZeroMQ endpoint, or None."""
+    match = _ENDPOINT.match(endpoint)
+    if not match:
+        return f"{what} {endpoint!r} is not a ZeroMQ endpoint like tcp://HOST:PORT"
+    if endpoint.startswith("tcp://") and not 1 <= int(endpoint.rsplit(":", 1)[1]) <= 65535:
+        # libzmq would silently wrap a larger number to another port
+        return f"{what} {endpoint!r}: the port must be between 1 and 65535"
+    return None
+
+
 def check_endpoint(endpoint: str, what: str) -> str:
-    if not _ENDPOINT.match(endpoint):
-        raise EndpointError(f"{what} {endpoint!r} is not a ZeroMQ endpoint like tcp://HOST:PORT")
+    problem = endpoint_problem(endpoint, what)
+    if problem:
+        raise EndpointError(problem)
     return endpoint
+
+
+def require_endpoints(config: object, *names: str) -> None:
+    """ConfigError (one line) for the first of the ``names`` options that is no endpoint."""
+    for name in names:
+        problem = endpoint_problem(getattr(config, name), flag(name))
+        require(problem is None, problem or "")
 
 
 def make_socket(ctx: zmq.Context, kind: int, *, sndhwm: int = 1000, rcvhwm: int = 1000,
@@ -34,10 +53,12 @@ def make_socket(ctx: zmq.Context, kind: int, *, sndhwm: int = 1000, rcvhwm: int 
     return sock
 
 
-def bind(sock: zmq.Socket, endpoint: str, what: str, curve: "Curve | None" = None) -> None:
+def bind(sock: zmq.Socket, endpoint: str, what: str, curve: "Curve | None" = None,
+         domain: str = "") -> None:
+    """Bind ``sock``; with ``curve``, only peers whose role ACCESS[domain] allows connect."""
     check_endpoint(endpoint, what)
     if curve is not None:
-        curve.as_server(sock)
+        curve.as_server(sock, domain)
     try:
         sock.bind(endpoint)
     except zmq.ZMQError as exc:
@@ -59,13 +80,35 @@ def connect(sock: zmq.Socket, endpoint: str, what: str, curve: "Curve | None" = 
 # Key directory (made by `python -m services.keys DIR`):
 #   DIR/server.key, DIR/server.key_secret   the binding services (learner, relay)
 #   DIR/clients/NAME.key[_secret]           a connecting peer (actor, learner, viewer, ...)
-#   DIR/allowed/NAME.key                    public keys that may connect
+#   DIR/allowed/ROLE/NAME.key               public keys that may connect, by role
 # A peer needs server.key plus its own clients/NAME.key_secret; only the
-# servers need server.key_secret and allowed/.
+# servers need server.key_secret and allowed/. A key is allowed only where its
+# role may connect (ACCESS): a viewer's key cannot push rollouts or read weights.
+
+ROLES = ("actor", "learner", "viewer")
+ACCESS = {  # a server socket's ZAP domain -> the roles that may connect to it
+    "rollouts": ("actor",),  # the learner's PULL
+    "weights": ("actor",),  # the learner's PUB
+    "telemetry-in": ("actor", "learner"),  # the relay's XSUB
+    "telemetry-out": ("viewer",),  # the relay's XPUB
+}
+
+
+class RoleKeys:
+    """pyzmq credentials provider: the allowed public keys of some roles."""
+
+    def __init__(self, allowed_dir: Path, roles: tuple[str, ...]):
+        import zmq.auth
+
+        self.keys = {zmq.auth.load_certificate(path)[0]
+                     for role in roles for path in sorted((allowed_dir / role).glob("*.key"))}
+
+    def callback(self, domain: str, key: bytes) -> bool:
+        return key in self.keys
 
 
 @dataclass
-class CurveOptions:
+class CurveOptions(Checked):
     curve_dir: str = option("", "CurveZMQ key directory from `python -m services.keys`: "
                             "encrypt every socket and accept only allowed keys (empty: off)")
     curve_key: str = option("", "this peer's key name in <curve-dir>/clients "
@@ -87,6 +130,10 @@ class Curve:
                 self.allowed_dir = root / "allowed"
                 if not self.allowed_dir.is_dir():
                     raise OSError(f"{self.allowed_dir} is missing")
+                if list(self.allowed_dir.glob("*.key")):
+                    raise OSError(f"{self.allowed_dir} holds keys without a role (an older "
+                                  f"layout); run `python -m services.keys {curve_dir}` once "
+                                  "to sort them into allowed/<role>/")
             if client_name:
                 self.public, self.secret = zmq.auth.load_certificate(
                     root / "clients" / f"{client_name}.key_secret")
@@ -95,14 +142,19 @@ class Curve:
         self._auth = None
 
     def start_authenticator(self, ctx: zmq.Context) -> None:
-        """Reject any client whose public key is not in allowed/ (ZAP handler)."""
+        """Accept on each server socket only the keys of the roles ACCESS allows there."""
         from zmq.auth.thread import ThreadAuthenticator
 
         self._auth = ThreadAuthenticator(ctx)
         self._auth.start()
-        self._auth.configure_curve(domain="*", location=str(self.allowed_dir))
+        for domain, roles in ACCESS.items():
+            self._auth.configure_curve_callback(domain, RoleKeys(self.allowed_dir, roles))
 
-    def as_server(self, sock: zmq.Socket) -> None:
+    def as_server(self, sock: zmq.Socket, domain: str) -> None:
+        """``domain``: which ACCESS entry decides who may connect to ``sock``."""
+        if domain not in ACCESS:
+            raise ValueError(f"unknown ZAP domain {domain!r}")
+        sock.zap_domain = domain.encode()
         sock.curve_secretkey = self.server_secret
         sock.curve_publickey = self.server_public
         sock.curve_server = True

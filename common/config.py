@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import sys
 from typing import Any, Sequence, TypeVar
@@ -20,6 +21,40 @@ T = TypeVar("T")
 def option(default: Any, help: str, **kwargs: Any) -> Any:
     """A config field with its help text (and optional argparse ``choices``)."""
     return dataclasses.field(default=default, metadata={"help": help, **kwargs})
+
+
+class ConfigError(ValueError):
+    """A bad option value; its message is the one line a CLI prints."""
+
+
+def require(condition: bool, message: str) -> None:
+    """Raise ConfigError(message) unless ``condition`` holds (for ``check`` methods)."""
+    if not condition:
+        raise ConfigError(message)
+
+
+def flag(field_name: str) -> str:
+    return "--" + field_name.replace("_", "-")
+
+
+class Checked:
+    """Base of the config dataclasses: validation lives with the options.
+
+    On construction every float option must be finite, then each class in the
+    MRO that defines ``check(self)`` runs it (a mixin checks only its own
+    fields). ``check`` raises ConfigError via ``require``; ``parse_config``
+    turns that into one line and exit status 2.
+    """
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ConfigError(f"{flag(f.name)} must be a finite number, got {value}")
+        for cls in reversed(type(self).__mro__):
+            check = cls.__dict__.get("check")
+            if check is not None:
+                check(self)
 
 
 def env_name(field_name: str) -> str:
@@ -47,22 +82,41 @@ class OneLineErrorParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def help_text(f: dataclasses.Field) -> str:
+    """A field's help plus its default, once: not when the help already names
+    its default ("(default: ...)"), and not for an empty default (not given)."""
+    text = f.metadata.get("help", "")
+    if f.default != "" and "(default" not in text:
+        text += f" (default: {f.default})"
+    return text.replace("%", "%%")  # argparse %-formats help strings
+
+
+def env_epilog(cls: type) -> str:
+    """The env-variable note, with an example from ``cls``'s own options."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    example = next((n for n in names if "_" in n), names[0])  # one that shows - -> _
+    return (f"Every option can also be set as an environment variable {ENV_PREFIX}<OPTION> "
+            f"(e.g. {flag(example)} -> {env_name(example)}); a flag wins over the variable. "
+            f"Booleans take 1/0, true/false, yes/no or on/off.")
+
+
 def build_parser(cls: type, prog: str, description: str) -> argparse.ArgumentParser:
-    parser = OneLineErrorParser(
-        prog=prog, description=description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        epilog=f"Every option can also be set as an environment variable "
-               f"{ENV_PREFIX}<OPTION> (e.g. --rollout-len -> {ENV_PREFIX}ROLLOUT_LEN).")
+    parser = OneLineErrorParser(prog=prog, description=description, epilog=env_epilog(cls))
     for f in dataclasses.fields(cls):
-        flag = "--" + f.name.replace("_", "-")
+        name = flag(f.name)
         convert = _converter(f.type)
-        kwargs = {"dest": f.name, "help": f.metadata.get("help", ""), "default": f.default}
+        kwargs = {"dest": f.name, "default": f.default}
         if "choices" in f.metadata:
-            kwargs["choices"] = f.metadata["choices"]
-        if convert is _parse_bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)
+            kwargs["choices"] = f.metadata["choices"]  # shown as {a,b,c} in place of a metavar
         else:
-            parser.add_argument(flag, type=convert, metavar=f.name.upper(), **kwargs)
+            kwargs["metavar"] = f.name.upper()
+        if convert is _parse_bool:
+            kwargs.pop("metavar")
+            action = parser.add_argument(name, action=argparse.BooleanOptionalAction, **kwargs)
+        else:
+            action = parser.add_argument(name, type=convert, **kwargs)
+        # Set after construction: BooleanOptionalAction appends its own default.
+        action.help = help_text(f)
     return parser
 
 
@@ -85,7 +139,10 @@ def parse_config(cls: type[T], argv: Sequence[str] | None, prog: str, descriptio
         env_defaults[f.name] = value
     parser.set_defaults(**env_defaults)
     args = parser.parse_args(argv)
-    return cls(**vars(args))
+    try:
+        return cls(**vars(args))
+    except ConfigError as exc:
+        parser.exit(2, f"{prog}: error: {exc}\n")
 
 
 def fail(prog: str, message: str, code: int = 2) -> int:

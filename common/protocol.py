@@ -25,7 +25,7 @@ import numpy as np
 PROTOCOL_VERSION = 1
 
 # Hard limits, checked before any allocation that depends on the message.
-MAX_HEADER_BYTES = 64 * 1024
+MAX_HEADER_BYTES = 16 * 1024  # rejected by length alone, before any parsing
 MAX_ARRAYS = 64
 MAX_NDIM = 4
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # also the sockets' ZMQ_MAXMSGSIZE
@@ -33,6 +33,16 @@ MAX_ROLLOUT_STEPS = 4096
 MAX_EPISODES_PER_ROLLOUT = 256
 MAX_HISTORY_POINTS = 20_000
 MAX_ID_CHARS = 128
+# Semantic bounds on what reaches training and the counters (check_rollout).
+# Generous for any game (raw scores, values of unclipped rewards) yet far from
+# what overflows float32 sums or poisons a mean.
+MAX_ABS_REWARD = 1e6
+MAX_ABS_VALUE = 1e6
+MIN_LOGPROB = -100.0  # exp(-100): an action no sampler ever picks
+MAX_LOGPROB = 1e-3  # a log-probability is <= 0; float rounding may show a hair above
+MAX_ABS_RETURN = 1e9
+MAX_EPISODE_LENGTH = 10_000_000
+MAX_FRAMES_PER_STEP = 64  # emulator frames per agent step (frame skip)
 
 # Topics (the first frame). SUB sockets filter on these prefixes.
 TOPIC_ROLLOUT = b"rollout"
@@ -41,6 +51,7 @@ TOPIC_FRAME = b"frame"
 TOPIC_EPISODE = b"episode"
 TOPIC_STATS = b"stats"
 TOPIC_HISTORY = b"history"
+TOPIC_HEARTBEAT = b"heartbeat"
 
 
 class ProtocolError(ValueError):
@@ -116,6 +127,9 @@ SCHEMAS: dict[str, Schema] = {
         optional={"more": (_BOOL, True)},
         any_arrays=ArraySpec(_F32, None, finite=True),
     ),
+    # The learner is alive; ``state`` "updating" while a PPO update runs (it
+    # publishes no weights then), else "collecting". Sent on the weights socket.
+    "heartbeat": Schema(topic=TOPIC_HEARTBEAT, meta={"policy_version": _INT, "state": _STR}),
     # A JPEG of one actor's real game screen plus its live counters.
     "frame": Schema(
         topic=TOPIC_FRAME,
@@ -177,7 +191,8 @@ def decode(frames: list) -> Message:
         raise ProtocolError(f"header is not valid msgpack: {exc.__class__.__name__}") from None
     if not isinstance(header, dict):
         raise ProtocolError("header is not a map")
-    if header.get("v") != PROTOCOL_VERSION:
+    version = header.get("v")
+    if type(version) is not int or version != PROTOCOL_VERSION:  # not True, not 1.0
         raise ProtocolError(f"protocol version {header.get('v')!r}, expected {PROTOCOL_VERSION}")
     msg_type = header.get("type")
     schema = SCHEMAS.get(msg_type) if isinstance(msg_type, str) else None
@@ -267,9 +282,53 @@ def check_rollout(msg: Message, frame_shape: tuple[int, int], stack: int,
         raise ProtocolError("action out of range")
     if a["dones"].max() > 1:
         raise ProtocolError("dones must be 0 or 1")
+    _check_range(a["rewards"], -MAX_ABS_REWARD, MAX_ABS_REWARD, "rewards")
+    _check_range(a["values"], -MAX_ABS_VALUE, MAX_ABS_VALUE, "values")
+    _check_range(a["logprobs"], MIN_LOGPROB, MAX_LOGPROB, "logprobs")
+    if not 0 <= msg.meta["env_frames"] <= steps * MAX_FRAMES_PER_STEP:
+        raise ProtocolError(f"env_frames {msg.meta['env_frames']} for {steps} steps")
     episodes = msg.meta["episodes"]
-    if len(episodes) > MAX_EPISODES_PER_ROLLOUT or not all(
-            isinstance(e, dict) and isinstance(e.get("return"), (int, float))
-            and math.isfinite(e["return"]) and isinstance(e.get("length"), int)
-            and isinstance(e.get("frames"), int) for e in episodes):
+    if len(episodes) > MAX_EPISODES_PER_ROLLOUT or not all(map(_good_episode, episodes)):
         raise ProtocolError("bad episode summaries")
+
+
+def _check_range(values: np.ndarray, low: float, high: float, name: str) -> None:
+    # NaN fails both comparisons, so it is caught here too (the decoder already
+    # rejects non-finite floats in these arrays).
+    if not (values >= low).all() or not (values <= high).all():
+        raise ProtocolError(f"{name} outside [{low:g}, {high:g}]")
+
+
+def _good_episode(e: Any) -> bool:
+    """An episode summary {return, length, frames} with sane, finite values."""
+    return (isinstance(e, dict) and isinstance(e.get("return"), (int, float))
+            and not isinstance(e["return"], bool) and math.isfinite(e["return"])
+            and abs(e["return"]) <= MAX_ABS_RETURN
+            and _int_in(e.get("length"), 1, MAX_EPISODE_LENGTH)
+            and _int_in(e.get("frames"), 0, MAX_EPISODE_LENGTH * MAX_FRAMES_PER_STEP))
+
+
+def _int_in(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+TELEMETRY_TYPES = ("frame", "episode", "stats", "history")
+
+
+def check_telemetry(msg: Message) -> None:
+    """What the relay forwards and viewers draw: telemetry types with sane numbers."""
+    meta = msg.meta
+    if msg.type not in TELEMETRY_TYPES:
+        raise ProtocolError(f"{msg.type} is not a telemetry message")
+    if msg.type == "episode" and not _good_episode(meta):
+        raise ProtocolError("bad episode event")
+    if msg.type == "frame" and not (
+            _int_in(meta["episode_steps"], 0, MAX_EPISODE_LENGTH)
+            and _int_in(meta["total_steps"], 0, 2**62)
+            and abs(meta["episode_return"]) <= MAX_ABS_RETURN):
+        raise ProtocolError("frame counters out of range")
+    if msg.type == "stats":
+        for name, value in meta["row"].items():
+            values = value if isinstance(value, list) else [value]
+            if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+                raise ProtocolError(f"stats field {name!r} is not finite")

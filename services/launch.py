@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from common.config import option, parse_config
+from common.config import Checked, option, parse_config, require
 from common.processes import stop_processes
 
 PROG = "python -m services.launch"
@@ -21,12 +21,13 @@ STOP_GRACE = 20.0  # seconds a service gets to exit after SIGTERM (learner check
 
 
 @dataclass
-class LaunchConfig:
+class LaunchConfig(Checked):
     actors: int = option(8, "number of actor processes (one emulator each)")
     run_name: str = option("airstriker", "run folder under --run-dir")
     run_dir: str = option("runs", "directory of runs (metrics, checkpoints)")
     game: str = option("Airstriker-Genesis-v0", "stable-retro game id")
-    base_seed: int = option(0, "fleet seed; actor i gets seed hash(base_seed, i)")
+    base_seed: int = option(0, "run seed: actor i gets seed hash(base_seed, i); the learner's "
+                            "initial weights and minibatch order use it too")
     max_minutes: float = option(0.0, "stop training after this many minutes (0: no limit)")
     total_steps: int = option(10_000_000, "agent steps to train for")
     fresh: bool = option(False, "start a new run instead of resuming its newest checkpoint")
@@ -36,6 +37,16 @@ class LaunchConfig:
     web_port: int = option(8080, "viewer web page port (with --viewer web)")
     base_port: int = option(5555, "first of the four bus ports (rollouts, weights, "
                             "telemetry in, telemetry out)")
+
+    def check(self) -> None:
+        require(1 <= self.actors <= 64, "--actors must be between 1 and 64")
+        require(self.run_name not in ("", ".", "..") and "/" not in self.run_name,
+                "--run-name must be a folder name, without path separators")
+        require(self.max_minutes >= 0, "--max-minutes must not be negative")
+        require(self.total_steps >= 1, "--total-steps must be at least 1")
+        require(1 <= self.base_port <= 65532,
+                "--base-port must leave room for four TCP ports (1..65532)")
+        require(0 <= self.web_port <= 65535, "--web-port must be a TCP port")
 
 
 def service_commands(cfg: LaunchConfig) -> list[tuple[str, list[str]]]:
@@ -47,7 +58,7 @@ def service_commands(cfg: LaunchConfig) -> list[tuple[str, list[str]]]:
     if not cfg.demo:
         learner = py + ["services.learner", "--game", cfg.game, "--run-dir", cfg.run_dir,
                         "--run-name", cfg.run_name, "--total-steps", str(cfg.total_steps),
-                        "--max-minutes", str(cfg.max_minutes),
+                        "--max-minutes", str(cfg.max_minutes), "--seed", str(cfg.base_seed),
                         "--rollout-bind", f"tcp://*:{rollouts}",
                         "--weights-bind", f"tcp://*:{weights}",
                         "--telemetry-endpoint", f"{local}:{tele_in}"]
@@ -74,9 +85,6 @@ def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(LaunchConfig, argv, PROG,
                        "Start the relay, the learner, N actors and a viewer as separate "
                        "processes on this machine; Ctrl-C stops them all cleanly.")
-    if not 1 <= cfg.actors <= 64:
-        print(f"{PROG}: error: --actors must be between 1 and 64", file=sys.stderr)
-        return 2
     stopping = False
 
     def on_signal(*_: object) -> None:

@@ -20,7 +20,8 @@ HEADER = msgpack.unpackb(VALID[1])
 
 msgpack_values = st.recursive(
     st.none() | st.booleans() | st.integers(-2**63, 2**64 - 1) | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (st.lists(inner, max_size=4)
+                   | st.dictionaries(st.text(max_size=8), inner, max_size=4)),
     max_leaves=8)
 
 
@@ -32,7 +33,8 @@ def hostile_messages(draw):
     frames = list(VALID)
     header = dict(HEADER)
     if kind == "header":  # valid shape, hostile header fields
-        for key in draw(st.lists(st.sampled_from(sorted(HEADER) + ["extra"]), min_size=1, max_size=4)):
+        keys = st.lists(st.sampled_from(sorted(HEADER) + ["extra"]), min_size=1, max_size=4)
+        for key in draw(keys):
             header[key] = draw(msgpack_values)
     elif kind == "arrays":  # lie about names, dtypes, shapes
         table = [list(e) for e in HEADER["arrays"]]

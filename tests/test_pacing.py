@@ -75,3 +75,32 @@ def test_expected_fleet_is_the_last_batch_s():
     assert pacer.previous == {"0"}
     pacer.arrived("0", waits=True, now=2.5)
     assert pacer.needs_more(now=2.5)
+
+
+def test_patience_grows_with_the_slowest_delivery_of_the_last_batch():
+    # A loaded machine: rollouts take ~3 s from release to arrival, spread out.
+    pacer = FleetPacer(stall_seconds=1.0, now=0.0)
+    for i, actor in enumerate(FLEET):
+        pacer.arrived(actor, waits=True, now=2.0 + 0.15 * i)
+    pacer.new_batch(now=10.0)  # a long update; deliveries then took up to 3.05 s
+    assert pacer.patience == 2 * 3.05
+    pacer.arrived("0", waits=True, now=12.0)
+    assert not pacer.needs_more(now=14.0)  # 2 s gaps are normal here, not a stall
+    assert not pacer.needs_more(now=18.0)
+    assert pacer.needs_more(now=12.0 + 6.1)  # an expected actor is overdue: gone
+
+
+def test_patience_never_drops_below_the_stall_period():
+    pacer = pacer_after_one_batch()  # deliveries of 0.5 s
+    assert pacer.patience == 1.0
+
+
+def test_a_released_actor_s_delivery_counts_from_its_release():
+    pacer = pacer_after_one_batch(FLEET[:2])  # batch starts at 1.0
+    pacer.arrived("0", waits=True, now=2.0)
+    pacer.arrived("1", waits=True, now=2.0)
+    pacer.released(now=5.0)  # both act again at 5.0
+    pacer.arrived("0", waits=True, now=5.5)
+    pacer.arrived("1", waits=True, now=5.7)
+    pacer.new_batch(now=6.0)
+    assert pacer.patience == max(1.0, 2 * 1.0)  # slowest: 1.0 s (batch start to 2.0)

@@ -1,6 +1,8 @@
 """Wire contract: round trips, and rejection of every kind of malformed message."""
 from __future__ import annotations
 
+import tracemalloc
+
 import msgpack
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ def rollout_frames(steps=8, stack=4, **overrides):
         "obs_index": np.array([[t + k for k in range(stack)] for t in range(steps + 1)],
                               dtype=np.uint16),
         "actions": rng.integers(0, 10, steps, dtype=np.uint8),
-        "logprobs": rng.normal(size=steps).astype(np.float32),
+        "logprobs": -np.abs(rng.normal(size=steps)).astype(np.float32),
         "values": rng.normal(size=steps + 1).astype(np.float32),
         "rewards": np.ones(steps, np.float32),
         "dones": np.zeros(steps, np.uint8),
@@ -57,8 +59,10 @@ def test_arrays_travel_as_raw_buffers_not_msgpack_lists():
 
 
 def test_weights_round_trip_any_tensor_names():
-    arrays = {"trunk.0.weight": np.ones((32, 4, 8, 8), np.float32), "value.bias": np.zeros(1, np.float32)}
-    msg = decode(bytes_of(encode("weights", "learner", 0, {"policy_version": 9, "model": {"arch": "x"}}, arrays)))
+    arrays = {"trunk.0.weight": np.ones((32, 4, 8, 8), np.float32),
+              "value.bias": np.zeros(1, np.float32)}
+    meta = {"policy_version": 9, "model": {"arch": "x"}}
+    msg = decode(bytes_of(encode("weights", "learner", 0, meta, arrays)))
     assert msg.meta["policy_version"] == 9
     assert set(msg.arrays) == set(arrays) and msg.arrays["trunk.0.weight"].shape == (32, 4, 8, 8)
 
@@ -132,12 +136,20 @@ def test_rejects_size_that_does_not_match_declared_shape():
         decode(frames)
 
 
-def test_rejects_huge_declared_shape_without_allocating():
+@pytest.mark.parametrize("declared", [50_000, 10**9])  # 350 MB (allocatable) and 7 TB
+def test_rejects_huge_declared_shape_without_allocating(declared):
     frames = bytes_of(rollout_frames())
     header = msgpack.unpackb(frames[1])
-    header["arrays"][0][2] = [10**9, 84, 84]
-    with pytest.raises(ProtocolError, match="carries"):
-        decode([frames[0], msgpack.packb(header), *frames[2:]])
+    header["arrays"][0][2] = [declared, 84, 84]
+    message = [frames[0], msgpack.packb(header), *frames[2:]]
+    tracemalloc.start()  # numpy reports its buffers to tracemalloc
+    try:
+        with pytest.raises(ProtocolError, match="carries"):
+            decode(message)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000  # the declared size was never allocated
 
 
 def test_rejects_oversized_message_and_header():

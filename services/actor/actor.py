@@ -18,9 +18,10 @@ from common.seeds import actor_seed, default_actor_id
 from services.actor.config import ActorConfig
 from services.actor.policy import RandomPolicy, choose_action, make_policy
 
-# Seconds without a weights message before the status says the learner is away
-# (it re-sends every ~1 s, but a CPU update can hold it for several seconds).
-LEARNER_AWAY_AFTER = 20.0
+# Seconds without any message from the learner (weights or heartbeat, each
+# about once a second, also during updates) before an actor says it is away.
+LEARNER_AWAY_AFTER = 10.0
+DRAIN_EVERY = 16  # steps between reads of the weights socket while collecting
 
 
 class LearnerUnreachable(RuntimeError):
@@ -60,6 +61,7 @@ class Actor:
         if cfg.policy == "learner":
             self.weights = make_socket(self.ctx, zmq.SUB, rcvhwm=4)
             self.weights.setsockopt(zmq.SUBSCRIBE, protocol.TOPIC_WEIGHTS)
+            self.weights.setsockopt(zmq.SUBSCRIBE, protocol.TOPIC_HEARTBEAT)
             connect(self.weights, cfg.weights_endpoint, "--weights-endpoint", curve)
 
         self.seq = 0
@@ -68,8 +70,8 @@ class Actor:
         self.recent_returns: deque[float] = deque(maxlen=20)
         self.rejected_weights = 0
         self.sent_with_version = 0
-        self.last_weights_at = 0.0
-        self.more_at = 0.0  # last time the learner asked waiting actors for more
+        self.newest: protocol.Message | None = None  # newest weights read, not yet loaded
+        self.last_heard = 0.0  # last message of any kind from the learner
         self.waiting_since = 0.0
         self.episode_return, self.episode_steps = 0.0, 0
         self.frame_every = 1.0 / cfg.frame_fps if cfg.frame_fps > 0 else float("inf")
@@ -77,27 +79,40 @@ class Actor:
 
     # --- weights -------------------------------------------------------------
 
-    def adopt_weights(self, timeout_ms: int = 0) -> bool:
-        """Drain pending weights messages and load the newest; True if loaded."""
+    def drain_weights(self, timeout_ms: int = 0) -> bool:
+        """Read everything the learner sent; keep the newest weights for adopt_weights().
+
+        Returns True if a "more" for the version we act with arrived: waiting
+        actors act on with it. Called every few steps while collecting too, so
+        the socket's queue stays short (memory) and a new version is never
+        dropped behind old re-sends; a "more" read while collecting is ignored.
+        """
         if self.weights is None:
             return False
-        newest = None
+        more = False
         while self.weights.poll(timeout_ms):
             timeout_ms = 0
             frames = self.weights.recv_multipart()
             try:
                 msg = protocol.decode(frames)
-                if msg.type != "weights":
+                if msg.type not in ("weights", "heartbeat"):
                     raise protocol.ProtocolError(f"unexpected {msg.type} on weights socket")
             except protocol.ProtocolError as exc:
                 self.rejected_weights += 1
                 self.log.warning("dropped bad weights message: %s", exc)
                 continue
-            self.last_weights_at = time.monotonic()
-            if msg.meta["more"]:
-                self.more_at = self.last_weights_at
-            if newest is None or msg.meta["policy_version"] >= newest.meta["policy_version"]:
-                newest = msg
+            self.last_heard = time.monotonic()
+            if msg.type == "heartbeat":
+                continue
+            version = msg.meta["policy_version"]
+            if self.newest is None or version >= self.newest.meta["policy_version"]:
+                self.newest = msg
+            more = more or (msg.meta["more"] and version == self.policy_version)
+        return more
+
+    def adopt_weights(self) -> bool:
+        """Load the newest weights read so far if they are another version; True if loaded."""
+        newest, self.newest = self.newest, None
         if newest is None or newest.meta["policy_version"] == self.policy_version:
             return False
         if newest.meta["model"] != self.policy.describe():
@@ -122,24 +137,28 @@ class Actor:
         fresh and, on a small machine, the learner gets the CPU while it
         updates. A batch larger than one round of rollouts does not stall: the
         learner re-sends the same version marked "more" when it needs data that
-        no actor is producing (services/learner/pacing.py).
+        no actor is producing (services/learner/pacing.py). Only a "more" read
+        during this wait counts: one queued earlier answered an older need.
         """
+        self.drain_weights()
         if self.adopt_weights():
             self.sent_with_version = 0
             return
         since = time.monotonic()
-        next_note = since + 10.0
+        quiet_noted = False
         while self.sent_with_version >= self.cfg.rollouts_per_version and not self.stopping:
             self.maybe_publish_frame()  # viewers keep seeing the screen while we wait
-            if self.adopt_weights(timeout_ms=100) or self.more_at > since:
+            more = self.drain_weights(timeout_ms=100)
+            if self.adopt_weights() or more:
                 self.sent_with_version = 0
-                if time.monotonic() > since + 10.0:
+                if quiet_noted:
                     self.log.info("learner is back after %.0fs", time.monotonic() - since)
-            elif time.monotonic() > next_note:
-                self.log.info("learner away: no weights for %.0fs; waiting (policy v%d, "
-                              "nothing buffered beyond the socket's 2 rollouts)",
-                              time.monotonic() - since, self.policy_version)
-                next_note = time.monotonic() + 30.0
+            elif not quiet_noted and time.monotonic() - self.last_heard > LEARNER_AWAY_AFTER:
+                # Once per gap; a learner busy with a long update still sends heartbeats.
+                self.log.info("learner away: nothing heard for %.0fs; waiting with policy v%d "
+                              "(nothing buffered beyond the socket's 2 rollouts)",
+                              time.monotonic() - self.last_heard, self.policy_version)
+                quiet_noted = True
 
     def wait_for_first_weights(self) -> None:
         deadline = time.monotonic() + self.cfg.wait_learner
@@ -149,7 +168,8 @@ class Actor:
                 raise LearnerUnreachable(
                     f"no weights from a learner at {self.cfg.weights_endpoint} within "
                     f"{self.cfg.wait_learner:g}s (is the learner running? see --weights-endpoint)")
-            self.adopt_weights(timeout_ms=200)
+            self.drain_weights(timeout_ms=200)
+            self.adopt_weights()
             if time.monotonic() > next_note and self.policy_version < 0:
                 self.log.info("waiting for the learner at %s", self.cfg.weights_endpoint)
                 next_note = time.monotonic() + 10.0
@@ -162,7 +182,8 @@ class Actor:
             try:
                 self.rollouts.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
                 if self.waiting_since:
-                    self.log.info("learner is back after %.0fs", time.monotonic() - self.waiting_since)
+                    self.log.info("learner is back after %.0fs",
+                                  time.monotonic() - self.waiting_since)
                     self.waiting_since = 0.0
                 return
             except zmq.Again:
@@ -170,7 +191,7 @@ class Actor:
             if not self.waiting_since:
                 self.waiting_since = time.monotonic()
                 self.log.info("learner away: holding 1 rollout (+2 queued), acting paused")
-            self.adopt_weights(timeout_ms=100)  # keeps the SUB drained while we wait
+            self.drain_weights(timeout_ms=100)  # keeps the SUB drained while we wait
             self.maybe_publish_frame()
             self.rollouts.poll(100, zmq.POLLOUT)
 
@@ -257,8 +278,11 @@ class Actor:
                     self.sent_with_version += 1
                     self.wait_for_newer_weights()
                 else:
-                    self.adopt_weights()  # watching only: take new weights when they come
+                    self.drain_weights()  # watching only: take new weights when they come
+                    self.adopt_weights()
                 builder.clear()
+            elif self.steps % DRAIN_EVERY == 0:
+                self.drain_weights()
 
             # 4. status line
             now = time.monotonic()
@@ -272,8 +296,8 @@ class Actor:
     def log_status(self, now: float, last_steps: int, last_time: float) -> None:
         sps = (self.steps - last_steps) / max(now - last_time, 1e-9)
         mean = np.mean(self.recent_returns) if self.recent_returns else float("nan")
-        away = (self.weights is not None and self.last_weights_at
-                and now - self.last_weights_at > LEARNER_AWAY_AFTER)
+        away = (self.weights is not None and self.last_heard
+                and now - self.last_heard > LEARNER_AWAY_AFTER)
         self.log.info("steps %d  sps %.0f  episodes %d  mean return %.1f  policy v%d%s",
                       self.steps, sps, self.episodes, mean, self.policy_version,
                       "  (learner away: waiting)" if away else "")

@@ -6,25 +6,10 @@ import secrets
 import signal
 import sys
 
-from common.config import fail, nice_problem, parse_config
+from common.config import fail, parse_config
 from services.evaluate.config import EvaluateConfig
 
 PROG = "python -m services.evaluate"
-
-
-def config_problem(cfg: EvaluateConfig) -> str | None:
-    """The first thing wrong with ``cfg``, as a one-line message, or None."""
-    if bool(cfg.run) == bool(cfg.checkpoint):
-        return "give exactly one of --run DIR or --checkpoint FILE"
-    if not 1 <= cfg.episodes <= 10_000:
-        return "--episodes must be between 1 and 10000"
-    if not 0 <= cfg.workers <= 256:
-        return "--workers must be between 0 (automatic) and 256"
-    if not 0.0 <= cfg.sticky_prob < 1.0:
-        return "--sticky-prob must be in [0, 1)"
-    if cfg.max_episode_steps < 0:
-        return "--max-episode-steps must be >= 0 (0: the checkpoint's setting)"
-    return nice_problem(cfg.nice)
 
 
 def _stop_on_sigterm(*_: object) -> None:
@@ -36,9 +21,6 @@ def main(argv: list[str] | None = None) -> int:
                        "Play --episodes episodes with a trained checkpoint and as many with "
                        "random play (same seeds, same settings), in parallel worker "
                        "processes; print and save the raw game score statistics.")
-    problem = config_problem(cfg)
-    if problem:
-        return fail(PROG, problem)
     if cfg.nice:
         os.nice(cfg.nice)  # before the workers start: they inherit it
     from services.evaluate.evaluator import Evaluation

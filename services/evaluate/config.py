@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.config import option
+from common.config import Checked, nice_problem, option, require
 
 
 @dataclass
-class EvaluateConfig:
+class EvaluateConfig(Checked):
     run: str = option("", "run folder (runs/NAME, or NAME): evaluate its newest checkpoint")
     checkpoint: str = option("", "checkpoint file to evaluate (instead of --run)")
     episodes: int = option(16, "episodes for the checkpoint, and as many for random play")
@@ -24,3 +24,14 @@ class EvaluateConfig:
     json: str = option("", "write the report to this JSON file")
     nice: int = option(0, "lower this process's priority by N first (background "
                        "evaluations during training use 10)")
+
+    def check(self) -> None:
+        require(bool(self.run) != bool(self.checkpoint),
+                "give exactly one of --run DIR or --checkpoint FILE")
+        require(1 <= self.episodes <= 10_000, "--episodes must be between 1 and 10000")
+        require(0 <= self.workers <= 256, "--workers must be between 0 (automatic) and 256")
+        require(0.0 <= self.sticky_prob < 1.0, "--sticky-prob must be in [0, 1)")
+        require(self.max_episode_steps >= 0,
+                "--max-episode-steps must be >= 0 (0: the checkpoint's setting)")
+        problem = nice_problem(self.nice)
+        require(problem is None, problem or "")

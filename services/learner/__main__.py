@@ -15,12 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(LearnerConfig, argv, PROG,
                        "Receive rollouts from actors, run PPO updates, publish weights, "
                        "write runs/<name>/metrics.jsonl and checkpoints.")
-    for flag, value, least in (("--batch-steps", cfg.batch_steps, 1),
-                               ("--minibatches", cfg.minibatches, 1),
-                               ("--epochs", cfg.epochs, 0)):
-        if value < least:
-            return fail(PROG, f"{flag} must be at least {least}, got {value}")
     from services.learner.learner import Learner, install_signal_handlers
+    from services.learner.runlock import RunLocked
 
     if cfg.device == "cuda":
         import torch
@@ -28,8 +24,11 @@ def main(argv: list[str] | None = None) -> int:
             return fail(PROG, "--device cuda but no CUDA device is available")
     try:
         learner = Learner(cfg)
-    except (GameNotFound, EndpointError) as exc:
+    except (GameNotFound, EndpointError, RunLocked) as exc:
         return fail(PROG, str(exc))
+    except OSError as exc:  # the run directory: under a file, read-only, ...
+        return fail(PROG, f"cannot use run directory {cfg.run_dir}/{cfg.run_name}: "
+                          f"{exc.strerror or exc}")
     install_signal_handlers(learner)
     try:
         return learner.run()

@@ -1,8 +1,17 @@
 """Atomic checkpoints: write temp, fsync, rename, fsync the directory.
 
-Files are ``checkpoints/ckpt-<update:09d>.pt``; the last K are kept. Loading
-uses ``torch.load(weights_only=True)``, which refuses to run code from the file:
-a checkpoint holds only tensors, numbers, strings, lists and dicts.
+Files are ``checkpoints/ckpt-<update:09d>.pt``. Loading uses
+``torch.load(weights_only=True)``, which refuses to run code from the file: a
+checkpoint holds only tensors, numbers, strings, lists and dicts.
+
+What is found on resume, newest first:
+- damaged (unreadable, not a retrofleet checkpoint, NaN/inf weights): moved
+  aside as ``<name>.bad``, so it neither loads nor counts towards the kept ones;
+- readable but made for another configuration (other shapes or tensors):
+  skipped and kept, it is someone's good checkpoint;
+- the first one that fits is loaded.
+Rotation keeps the K newest up to the one just written and never deletes a
+file that sorts newer than it.
 """
 from __future__ import annotations
 
@@ -34,7 +43,8 @@ def save_checkpoint(directory: Path, update: int, state: dict[str, Any], keep: i
         os.fsync(f.fileno())
     os.replace(tmp, final)
     _fsync_dir(directory)
-    for old in checkpoint_paths(directory)[max(keep, 1):]:
+    older = [p for p in checkpoint_paths(directory) if p.name < final.name]
+    for old in older[max(keep, 1) - 1:]:
         old.unlink(missing_ok=True)
     for stale in directory.glob(".ckpt-*.tmp-*"):  # left by a crash mid-write
         if stale != tmp:
@@ -42,18 +52,43 @@ def save_checkpoint(directory: Path, update: int, state: dict[str, Any], keep: i
     return final
 
 
-def load_newest(directory: Path, warn: Callable[[str], None]) -> tuple[dict | None, Path | None]:
-    """The newest checkpoint that loads; corrupt ones are reported and skipped."""
+def load_newest(directory: Path, fits: Callable[[dict], str | None],
+                warn: Callable[[str], None]) -> tuple[dict | None, Path | None]:
+    """The newest checkpoint that loads and fits; see the module docstring.
+
+    ``fits(state)`` returns None if the state fits this learner, else why not.
+    """
     for path in checkpoint_paths(directory):
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
             if not isinstance(state, dict) or "model" not in state or "counters" not in state:
                 raise ValueError("not a retrofleet checkpoint")
-            return state, path
+            bad = non_finite_tensor(state)
+            if bad:
+                raise ValueError(f"tensor {bad} holds NaN or inf")
         except Exception as exc:  # torch raises many types for a damaged file
-            warn(f"skipping unreadable checkpoint {path.name}: {exc.__class__.__name__}: "
-                 f"{str(exc).splitlines()[0][:200] if str(exc) else ''}")
+            aside = path.with_name(path.name + ".bad")
+            os.replace(path, aside)
+            warn(f"damaged checkpoint {path.name} moved aside to {aside.name}: "
+                 f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}")
+            continue
+        reason = fits(state)
+        if reason is None:
+            return state, path
+        warn(f"skipping checkpoint {path.name}, made for another configuration: {reason}")
     return None, None
+
+
+def non_finite_tensor(state: dict) -> str | None:
+    """The name of a model or optimizer tensor holding NaN/inf, or None."""
+    tensors = list(state["model"].items()) if isinstance(state["model"], dict) else []
+    for i, moments in enumerate(state.get("optimizer", {}).get("state", {}).values()):
+        tensors += [(f"optimizer.{i}.{k}", v) for k, v in moments.items()]
+    for name, tensor in tensors:
+        if torch.is_tensor(tensor) and tensor.is_floating_point() and \
+                not torch.isfinite(tensor).all():
+            return name
+    return None
 
 
 def _fsync_dir(directory: Path) -> None:

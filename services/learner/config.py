@@ -3,18 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.bus import CurveOptions
-from common.config import option
+from common.bus import CurveOptions, require_endpoints
+from common.config import option, require
 from common.envs import EnvOptions
-
-
-# Epochs when --epochs is 0. A CPU update is most of the wall-clock time, and
-# at equal time 2 epochs learned faster than 4 (README "Does it learn?").
-CPU_EPOCHS, CUDA_EPOCHS = 2, 4
+from common.update import PPOOptions
 
 
 @dataclass
-class LearnerConfig(EnvOptions, CurveOptions):
+class LearnerConfig(EnvOptions, PPOOptions, CurveOptions):
     run_dir: str = option("runs", "directory that holds one folder per run")
     run_name: str = option("airstriker", "this run's folder under --run-dir")
     fresh: bool = option(False, "start over instead of resuming from the newest checkpoint")
@@ -29,19 +25,16 @@ class LearnerConfig(EnvOptions, CurveOptions):
     batch_steps: int = option(1024, "agent steps gathered per PPO update")
     epochs: int = option(0, "passes over each batch (0: 2 on CPU, where the update is the "
                          "bottleneck; CleanRL's 4 on CUDA)")
-    minibatches: int = option(4, "minibatches per epoch")
-    learning_rate: float = option(2.5e-4, "Adam learning rate")
-    anneal_lr: bool = option(True, "decay the learning rate linearly to 0 over --total-steps")
-    gamma: float = option(0.99, "discount factor")
-    gae_lambda: float = option(0.95, "GAE lambda")
-    clip_coef: float = option(0.1, "PPO ratio (and value) clip range")
-    ent_coef: float = option(0.01, "entropy bonus coefficient")
-    vf_coef: float = option(0.5, "value loss coefficient")
-    max_grad_norm: float = option(0.5, "gradient norm clip")
-    max_policy_lag: int = option(4, "drop rollouts acted with a policy this many versions old")
+    max_policy_lag: int = option(0, "use rollouts acted with a policy at most this many "
+                                 "versions old; older ones are dropped and counted. 0: "
+                                 "lockstep, every sample from the newest policy as in "
+                                 "one-process PPO (a rollout left over when the fleet fell out "
+                                 "of step is dropped, and the fleet is back in step)")
     weights_interval: float = option(1.0, "seconds between re-publishing weights for late "
                                      "joiners; also how long without rollouts before waiting "
                                      "actors are asked for more")
+    heartbeat_interval: float = option(1.0, "seconds between the small 'alive' messages "
+                                       "actors get, also during a long update")
     history_interval: float = option(2.0, "seconds between chart-history snapshots for viewers")
     log_interval: float = option(5.0, "seconds between progress lines")
     checkpoint_interval: float = option(120.0, "seconds between checkpoints (0: only at exit)")
@@ -51,3 +44,24 @@ class LearnerConfig(EnvOptions, CurveOptions):
                                 "metrics.jsonl as eval_* and to runs/NAME/evals/")
     eval_episodes: int = option(8, "episodes per background evaluation (sampled actions, no "
                                 "sticky actions, the same seeds every time)")
+
+    def check(self) -> None:
+        require(self.run_name not in ("", ".", "..") and "/" not in self.run_name
+                and "\\" not in self.run_name,
+                "--run-name must be a folder name, without path separators")
+        require_endpoints(self, "rollout_bind", "weights_bind", "telemetry_endpoint")
+        require(self.total_steps >= 1, "--total-steps must be at least 1")
+        require(self.max_minutes >= 0, "--max-minutes must not be negative")
+        require(1 <= self.batch_steps <= 1_000_000, "--batch-steps must be between 1 and 1000000")
+        require(0 <= self.epochs <= 100, "--epochs must be between 0 (auto) and 100")
+        require(self.minibatches <= self.batch_steps,
+                "--minibatches must not exceed --batch-steps")
+        require(0 <= self.torch_threads <= 256, "--torch-threads must be between 0 and 256")
+        require(self.max_policy_lag >= 0, "--max-policy-lag must not be negative")
+        for name in ("weights_interval", "heartbeat_interval", "history_interval",
+                     "log_interval"):
+            require(getattr(self, name) > 0, f"--{name.replace('_', '-')} must be positive")
+        require(self.checkpoint_interval >= 0, "--checkpoint-interval must not be negative")
+        require(self.keep_checkpoints >= 1, "--keep-checkpoints must be at least 1")
+        require(self.eval_interval >= 0, "--eval-interval must not be negative")
+        require(self.eval_episodes >= 1, "--eval-episodes must be at least 1")

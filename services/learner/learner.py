@@ -1,8 +1,10 @@
 """PULL rollouts, run PPO, PUB weights, write metrics and checkpoints."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
+import math
 import os
 import signal
 import subprocess
@@ -17,30 +19,49 @@ import zmq
 from common import protocol
 from common.bus import bind, connect, load_curve, make_socket
 from common.envs import FRAME_SHAPE, num_actions
-from common.logs import setup_logging
+from common.logs import RejectCounter, setup_logging
 from common.model import state_arrays
-from services.evaluate import (metrics_fields, read_evaluation, start_background_evaluation,
-                               stop_background_evaluation)
+from common.ppo import explained_variance
+from common.rollout import rollout_segment
+from common.update import batch_from_segments, default_epochs, ppo_update, training_model, use_bf16
+from services.evaluate import (
+    metrics_fields,
+    read_evaluation,
+    start_background_evaluation,
+    stop_background_evaluation,
+)
 from services.learner.checkpoint import load_newest, save_checkpoint
-from services.learner.config import CPU_EPOCHS, CUDA_EPOCHS, LearnerConfig
+from services.learner.config import LearnerConfig
 from services.learner.history import History
 from services.learner.pacing import FleetPacer
-from services.learner.update import build_batch, ppo_update, training_model
+from services.learner.runlock import RunLock
+from services.learner.tensorboard import TensorBoardLog
 
 SENDER = "learner"
+RECEIVE_BUDGET = 0.1  # seconds one receive pass may spend reading messages
+
+
+def finite_row(row: dict) -> dict:
+    """A metrics row with any NaN/inf float replaced by None (JSON has no NaN)."""
+    return {k: None if isinstance(v, float) and not math.isfinite(v) else v
+            for k, v in row.items()}
 
 
 class Learner:
     def __init__(self, cfg: LearnerConfig, ctx: zmq.Context | None = None):
         self.cfg = cfg
         self.log = setup_logging("learner")
+        self.rejected = RejectCounter(self.log, "rejected message")  # this process's count
         self.run_path = Path(cfg.run_dir) / cfg.run_name
         self.ckpt_dir = self.run_path / "checkpoints"
+        # First of all: one learner per run directory (also proves it is writable).
+        self.run_lock = RunLock(self.run_path)
+        self.run_lock.acquire()
         self.device = torch.device("cuda" if cfg.device == "cuda" or (
             cfg.device == "auto" and torch.cuda.is_available()) else "cpu")
         torch.set_num_threads(cfg.torch_threads or min(4, os.cpu_count() or 1))
-        if cfg.epochs == 0:
-            cfg.epochs = CUDA_EPOCHS if self.device.type == "cuda" else CPU_EPOCHS
+        self.epochs = cfg.epochs or default_epochs(self.device)
+        self.bf16 = use_bf16(cfg.precision, self.device)
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
         self.num_actions = num_actions(cfg.game)
@@ -49,7 +70,8 @@ class Learner:
 
         # Counters continue across restarts (they live in the checkpoint).
         self.counters = {"update": 0, "policy_version": 0, "env_steps": 0, "frames": 0,
-                         "episodes": 0, "dropped_stale": 0, "rejected_messages": 0}
+                         "episodes": 0, "dropped_stale": 0, "rejected_messages": 0,
+                         "skipped_updates": 0}
         self.history = History()
         self.recent_returns: deque[float] = deque(maxlen=100)
         self.recent_lengths: deque[int] = deque(maxlen=100)
@@ -57,6 +79,7 @@ class Learner:
         self.evaluation: tuple[subprocess.Popen, Path] | None = None  # (process, report path)
         self.eval_fields: dict = {}  # a finished evaluation, for the next metrics row
         self.stopping = False
+        self.tensorboard: TensorBoardLog | None = None  # opened once the resume point is known
 
         self.ctx = ctx or zmq.Context.instance()
         self.curve = load_curve(cfg, "learner", server=True)
@@ -65,33 +88,54 @@ class Learner:
         # A small per-actor receive queue: rollouts that do not fit wait in the
         # actor's socket, which pushes back on it (bounded memory on both ends).
         self.rollouts = make_socket(self.ctx, zmq.PULL, rcvhwm=4)
-        bind(self.rollouts, cfg.rollout_bind, "--rollout-bind", self.curve)
-        self.weights = make_socket(self.ctx, zmq.PUB, sndhwm=2)
-        bind(self.weights, cfg.weights_bind, "--weights-bind", self.curve)
+        bind(self.rollouts, cfg.rollout_bind, "--rollout-bind", self.curve, "rollouts")
+        # Weights messages of one version share one buffer, so a deeper queue
+        # costs little and a slow actor's queue never drops a new version.
+        self.weights = make_socket(self.ctx, zmq.PUB, sndhwm=8)
+        bind(self.weights, cfg.weights_bind, "--weights-bind", self.curve, "weights")
         self.telemetry = make_socket(self.ctx, zmq.PUB, sndhwm=16)
         connect(self.telemetry, cfg.telemetry_endpoint, "--telemetry-endpoint", self.curve)
         self.seq = 0
+        self.snapshot: tuple[int, dict] = (-1, {})  # (policy version, weights arrays)
+        self.last_heartbeat = 0.0
         self.pacer = FleetPacer(cfg.weights_interval, time.monotonic())
 
     # --- state ---------------------------------------------------------------
 
     def resume_or_start(self) -> None:
-        self.run_path.mkdir(parents=True, exist_ok=True)
         if not self.cfg.fresh:
-            state, path = load_newest(self.ckpt_dir, self.log.warning)
+            state, path = load_newest(self.ckpt_dir, self.checkpoint_misfit, self.log.warning)
             if state is not None:
                 self.load_state(state)
                 self.resumed_from = str(path)
                 self.log.info("resumed from %s: update %d, policy v%d, %d env steps",
                               path, self.counters["update"], self.counters["policy_version"],
                               self.counters["env_steps"])
+            else:  # say so: e.g. a container that came up without its run volume
+                self.log.info("new run in %s (no checkpoint to resume in %s)", self.run_path,
+                              self.ckpt_dir)
         elif self.ckpt_dir.is_dir():
             for old in self.ckpt_dir.glob("ckpt-*.pt"):
                 old.unlink()
         with open(self.run_path / "config.json", "w") as f:
             json.dump({**dataclasses.asdict(self.cfg), "device": str(self.device),
+                       "epochs_resolved": self.epochs, "bf16": self.bf16,
                        "num_actions": self.num_actions,
                        "resumed_from": self.resumed_from}, f, indent=2)
+        self.tensorboard = TensorBoardLog(self.run_path / "tb", self.counters["env_steps"],
+                                          self.log)
+
+    def checkpoint_misfit(self, state: dict) -> str | None:
+        """Why a readable checkpoint does not fit this learner's model, or None."""
+        own = self.model.state_dict()
+        theirs = state["model"]
+        if not isinstance(theirs, dict) or set(theirs) != set(own):
+            return "other model tensors"
+        for name, tensor in own.items():
+            if not torch.is_tensor(theirs[name]) or theirs[name].shape != tensor.shape:
+                return f"tensor {name} has another shape (e.g. --frame-stack or --game differ)"
+        missing = {"optimizer", "history", "recent_returns", "recent_lengths", "rng"} - set(state)
+        return f"missing {sorted(missing)}" if missing else None
 
     def state(self) -> dict:
         return {
@@ -154,11 +198,25 @@ class Learner:
 
     def publish_weights(self, more: bool = False) -> None:
         """``more``: actors waiting for a newer version should act on with this one."""
-        meta = {"policy_version": self.counters["policy_version"], "model": self.model.describe(),
-                "more": more}
+        version = self.counters["policy_version"]
+        if self.snapshot[0] != version:  # re-sends of one version share one copy
+            self.snapshot = (version, state_arrays(self.model))
+        meta = {"policy_version": version, "model": self.model.describe(), "more": more}
         self.weights.send_multipart(protocol.encode("weights", SENDER, self.seq, meta,
-                                                    state_arrays(self.model)), copy=False)
+                                                    self.snapshot[1]), copy=False)
         self.seq += 1
+        self.last_heartbeat = time.monotonic()  # weights say "alive" too
+
+    def heartbeat(self, state: str) -> None:
+        """Tell actors the learner is alive (and whether it is in an update), at most
+        once per --heartbeat-interval: a long CPU update is not a lost learner."""
+        now = time.monotonic()
+        if now - self.last_heartbeat < self.cfg.heartbeat_interval:
+            return
+        meta = {"policy_version": self.counters["policy_version"], "state": state}
+        self.weights.send_multipart(protocol.encode("heartbeat", SENDER, self.seq, meta))
+        self.seq += 1
+        self.last_heartbeat = now
 
     def publish_telemetry(self, msg_type: str, meta: dict, arrays: dict | None = None) -> None:
         try:
@@ -176,7 +234,11 @@ class Learner:
         waits in the socket (bounded by its HWM), which pushes back on actors.
         """
         steps = sum(len(m.arrays["actions"]) for m in pending)
-        while steps < want_steps and self.rollouts.poll(timeout_ms):
+        # A time budget per pass: a flood of messages (even ones that are cheap
+        # to reject) must not hold off pacing, weights, logs and checkpoints.
+        budget_ends = time.monotonic() + timeout_ms / 1000 + RECEIVE_BUDGET
+        while (steps < want_steps and time.monotonic() < budget_ends
+               and self.rollouts.poll(timeout_ms)):
             timeout_ms = 0
             frames = self.rollouts.recv_multipart(copy=True)
             try:
@@ -186,12 +248,13 @@ class Learner:
                 protocol.check_rollout(msg, FRAME_SHAPE, self.cfg.frame_stack, self.num_actions)
             except protocol.ProtocolError as exc:
                 self.counters["rejected_messages"] += 1
-                rejected = self.counters["rejected_messages"]
-                if rejected <= 10 or rejected % 1000 == 0:  # a flood must not flood the log
-                    self.log.warning("rejected message (%d so far): %s", rejected, exc)
+                self.rejected(exc)
                 continue
-            self.pacer.arrived(msg.meta["actor_id"], msg.meta["waits"], time.monotonic())
             lag = self.counters["policy_version"] - msg.meta["policy_version"]
+            # An actor that acted with another version than ours has adopted (or
+            # is about to adopt) the current one: it is acting, not waiting.
+            self.pacer.arrived(msg.meta["actor_id"], msg.meta["waits"] and lag == 0,
+                               time.monotonic())
             if lag > self.cfg.max_policy_lag or lag < 0:
                 # lag < 0: acted with weights from before a restart that we lost.
                 self.counters["dropped_stale"] += 1
@@ -214,8 +277,9 @@ class Learner:
     def run(self) -> int:
         cfg = self.cfg
         self.resume_or_start()
-        self.log.info("run %s on %s, %d actions, waiting for rollouts on %s",
-                      self.run_path, self.device, self.num_actions, cfg.rollout_bind)
+        self.log.info("run %s on %s (%d epochs%s), %d actions, waiting for rollouts on %s",
+                      self.run_path, self.device, self.epochs, ", bf16" if self.bf16 else "",
+                      self.num_actions, cfg.rollout_bind)
         self.publish_weights()
         started = time.monotonic()
         now = started
@@ -234,9 +298,10 @@ class Learner:
 
             # 2. a full batch: one PPO update, then new weights go out at once
             if pending_steps >= cfg.batch_steps:
-                last_row = self.train(pending, interval)
+                row = self.train(pending, interval)
+                last_row = row or last_row
                 pending, pending_steps = [], 0
-                self.publish_weights()
+                self.publish_weights(more=row is None)  # undone: act on with these
                 now = time.monotonic()
                 next_weights = now + cfg.weights_interval
                 interval = self._new_interval(now)
@@ -255,6 +320,7 @@ class Learner:
             if now >= next_weights:  # late joiners and restarted actors
                 self.publish_weights()
                 next_weights = now + cfg.weights_interval
+            self.heartbeat("collecting")
             if now >= next_history:
                 self.publish_telemetry("history", {"run": cfg.run_name}, self.history.arrays())
                 next_history = now + cfg.history_interval
@@ -278,28 +344,64 @@ class Learner:
     def _new_interval(self, now: float) -> dict:
         return {"start": now, "env_steps": self.counters["env_steps"], "lags": [], "actors": {}}
 
-    def train(self, rollouts: list[protocol.Message], interval: dict) -> dict:
+    def train(self, rollouts: list[protocol.Message], interval: dict) -> dict | None:
+        """One PPO update on ``rollouts``; its metrics row, or None if it was undone."""
         cfg = self.cfg
         t0 = time.monotonic()
-        steps = sum(len(m.arrays["actions"]) for m in rollouts)
-        self.counters["env_steps"] += steps
+        self.counters["env_steps"] += sum(len(m.arrays["actions"]) for m in rollouts)
         self.counters["frames"] += sum(m.meta["env_frames"] for m in rollouts)
         if cfg.anneal_lr:
             frac = max(0.0, 1.0 - self.counters["env_steps"] / cfg.total_steps)
             self.optimizer.param_groups[0]["lr"] = frac * cfg.learning_rate
 
-        batch = build_batch(rollouts, cfg.gamma, cfg.gae_lambda, self.device)
-        losses = ppo_update(self.model, self.optimizer, batch, cfg, self.rng)
+        batch = batch_from_segments([rollout_segment(m.arrays) for m in rollouts],
+                                    cfg.gamma, cfg.gae_lambda, self.device)
+        losses = self.guarded_update(batch)
+        if losses is None:
+            return None
         self.counters["update"] += 1
         self.counters["policy_version"] += 1
 
+        row = finite_row(self.metrics_row(losses, interval, time.monotonic() - t0,
+                                          explained_variance(batch["values"], batch["returns"])))
+        self.eval_fields = {}
+        with open(self.run_path / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(row, allow_nan=False) + "\n")
+        self.tensorboard.add_row(row)
+        self.history.add_update(row)
+        self.publish_telemetry("stats", {"row": row})
+        return row
+
+    def guarded_update(self, batch: dict[str, torch.Tensor]) -> dict | None:
+        """ppo_update, undone if it left NaN/inf in the weights or the losses: such
+        weights are never published or checkpointed, and training goes on."""
+        weights = {k: v.clone() for k, v in self.model.state_dict().items()}
+        optimizer = copy.deepcopy(self.optimizer.state_dict())
+        losses = ppo_update(self.model, self.optimizer, batch, self.cfg, self.epochs, self.rng,
+                            on_minibatch=lambda: self.heartbeat("updating"), bf16=self.bf16)
+        if all(math.isfinite(v) for v in losses.values()) and all(
+                torch.isfinite(p).all() for p in self.model.parameters()):
+            return losses
+        self.model.load_state_dict(weights)
+        self.optimizer.load_state_dict(optimizer)
+        self.counters["skipped_updates"] += 1
+        skipped = self.counters["skipped_updates"]
+        if skipped <= 10 or skipped % 100 == 0:
+            self.log.warning("update undone: it produced NaN/inf (%d so far); the batch is "
+                             "dropped, weights stay at policy v%d", skipped,
+                             self.counters["policy_version"])
+        return None
+
+    def metrics_row(self, losses: dict, interval: dict, update_seconds: float,
+                    explained_variance: float | None) -> dict:
         now = time.monotonic()
         lags = interval["lags"]
-        row = {
+        return {
             "time": time.time(), "update": self.counters["update"],
             "policy_version": self.counters["policy_version"],
             "env_steps": self.counters["env_steps"], "frames": self.counters["frames"],
-            "sps": (self.counters["env_steps"] - interval["env_steps"]) / max(now - interval["start"], 1e-9),
+            "sps": (self.counters["env_steps"] - interval["env_steps"])
+                   / max(now - interval["start"], 1e-9),
             "episodes": self.counters["episodes"],
             "mean_return": float(np.mean(self.recent_returns)) if self.recent_returns else None,
             "mean_length": float(np.mean(self.recent_lengths)) if self.recent_lengths else None,
@@ -307,22 +409,18 @@ class Learner:
             "entropy": losses["entropy"], "approx_kl": losses["approx_kl"],
             "clip_fraction": losses["clip_fraction"],
             "learning_rate": self.optimizer.param_groups[0]["lr"],
-            "update_seconds": now - t0,
+            "update_seconds": update_seconds,
+            "explained_variance": explained_variance,
             "lag_mean": float(np.mean(lags)) if lags else 0.0,
             "lag_max": int(max(lags)) if lags else 0,
             "dropped_stale": self.counters["dropped_stale"],
             "rejected_messages": self.counters["rejected_messages"],
+            "skipped_updates": self.counters["skipped_updates"],
             "actors": sorted(interval["actors"]),
             "seeds": [interval["actors"][a] for a in sorted(interval["actors"])],
             "resumed_from": self.resumed_from,
             **self.eval_fields,
         }
-        self.eval_fields = {}
-        with open(self.run_path / "metrics.jsonl", "a") as f:
-            f.write(json.dumps(row) + "\n")
-        self.history.add_update(row)
-        self.publish_telemetry("stats", {"row": row})
-        return row
 
     def log_progress(self, row: dict, pending_steps: int) -> None:
         if not row:
@@ -340,11 +438,14 @@ class Learner:
         self.stopping = True
 
     def close(self) -> None:
+        if self.tensorboard is not None:
+            self.tensorboard.close()
         stop_background_evaluation(self.evaluation[0] if self.evaluation else None)
         for sock in (self.rollouts, self.weights, self.telemetry):
             sock.close(linger=0)
         if self.curve is not None:
             self.curve.stop()
+        self.run_lock.release()
 
 
 def install_signal_handlers(learner: Learner) -> None:

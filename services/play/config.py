@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.config import option
+from common.config import Checked, option, require
 
 
 @dataclass
-class PlayConfig:
+class PlayConfig(Checked):
     run: str = option("", "run folder (runs/NAME, or NAME): play its newest checkpoint")
     checkpoint: str = option("", "checkpoint file to play (instead of --run)")
     actors: int = option(8, "actor processes playing the checkpoint (one emulator each)")
@@ -24,3 +24,18 @@ class PlayConfig:
     base_port: int = option(5560, "first of the three bus ports (weights, telemetry in, "
                             "telemetry out); the defaults stay clear of a training fleet's")
     weights_interval: float = option(1.0, "seconds between re-publishing the weights")
+
+    def check(self) -> None:
+        require(bool(self.run) != bool(self.checkpoint),
+                "give exactly one of --run DIR or --checkpoint FILE")
+        require(1 <= self.actors <= 64, "--actors must be between 1 and 64")
+        require(0.0 <= self.sticky_prob < 1.0, "--sticky-prob must be in [0, 1)")
+        require(1 <= self.base_port <= 65533,
+                "--base-port must leave room for three TCP ports (1..65533)")
+        require(0 <= self.web_port <= 65535, "--web-port must be a TCP port")
+        require(not self.follow or bool(self.run),
+                "--follow needs --run (it watches the run's checkpoints folder)")
+        require(self.duration >= 0 and self.weights_interval > 0,
+                "--duration must be >= 0 and --weights-interval > 0")
+        require(not self.record or self.record.lower().endswith(".mp4"),
+                f"--record {self.record!r}: use an .mp4 file name")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
-from common.bus import CurveOptions, EndpointError, load_curve
-from common.config import fail, option, parse_config
+from common.bus import CurveOptions, EndpointError, load_curve, require_endpoints
+from common.config import fail, option, parse_config, require
 
 PROG = "python -m services.relay"
 
@@ -15,6 +15,10 @@ class RelayConfig(CurveOptions):
     in_bind: str = option("tcp://*:5557", "XSUB socket that actors and the learner publish to")
     out_bind: str = option("tcp://*:5558", "XPUB socket that viewers subscribe to")
     log_interval: float = option(30.0, "seconds between counter lines")
+
+    def check(self) -> None:
+        require_endpoints(self, "in_bind", "out_bind")
+        require(self.log_interval > 0, "--log-interval must be positive")
 
 
 def main(argv: list[str] | None = None) -> int:

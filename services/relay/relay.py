@@ -14,7 +14,7 @@ import zmq
 
 from common import protocol
 from common.bus import Curve, bind, make_socket
-from common.logs import setup_logging
+from common.logs import RejectCounter, setup_logging
 
 
 class Relay:
@@ -27,14 +27,15 @@ class Relay:
             curve.start_authenticator(self.ctx)
         # Telemetry messages are small (a JPEG, a stats row, a history snapshot).
         self.inbound = make_socket(self.ctx, zmq.XSUB, rcvhwm=1000, max_msg=4 * 1024 * 1024)
-        bind(self.inbound, in_bind, "--in-bind", curve)
+        bind(self.inbound, in_bind, "--in-bind", curve, "telemetry-in")
         # Per viewer: a stopped viewer holds at most 50 messages here (a history
         # snapshot is ~1.4 MB at its 20,000-point cap), then it just misses some.
         self.outbound = make_socket(self.ctx, zmq.XPUB, sndhwm=50)
-        bind(self.outbound, out_bind, "--out-bind", curve)
+        bind(self.outbound, out_bind, "--out-bind", curve, "telemetry-out")
         self.in_bind, self.out_bind = in_bind, out_bind
         self.log_interval = log_interval
-        self.forwarded = self.rejected = 0
+        self.forwarded = 0
+        self.rejected = RejectCounter(self.log)
         self.stopping = False
 
     def run(self) -> int:
@@ -45,15 +46,13 @@ class Relay:
         next_log = time.monotonic() + self.log_interval
         while not self.stopping:
             events = dict(poller.poll(200))
-            # 1. telemetry downstream, validated so viewers only see well-formed messages
+            # 1. telemetry downstream: only known telemetry with sane numbers reaches viewers
             if self.inbound in events:
                 frames = self.inbound.recv_multipart()
                 try:
-                    protocol.decode(frames)
+                    protocol.check_telemetry(protocol.decode(frames))
                 except protocol.ProtocolError as exc:
-                    self.rejected += 1
-                    if self.rejected <= 10 or self.rejected % 1000 == 0:
-                        self.log.warning("dropped bad message (%d so far): %s", self.rejected, exc)
+                    self.rejected(exc)
                 else:
                     self.outbound.send_multipart(frames, flags=zmq.NOBLOCK)
                     self.forwarded += 1
@@ -61,7 +60,7 @@ class Relay:
             if self.outbound in events:
                 self.inbound.send_multipart(self.outbound.recv_multipart())
             if time.monotonic() >= next_log:
-                self.log.info("forwarded %d, rejected %d", self.forwarded, self.rejected)
+                self.log.info("forwarded %d, rejected %d", self.forwarded, self.rejected.count)
                 next_log = time.monotonic() + self.log_interval
         return 0
 

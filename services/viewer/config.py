@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from common.bus import CurveOptions
-from common.config import option
+from common.bus import CurveOptions, require_endpoints
+from common.config import nice_problem, option, require
 
 
 @dataclass
@@ -12,7 +12,8 @@ class ViewerConfig(CurveOptions):
     relay_endpoint: str = option("tcp://127.0.0.1:5558", "relay's XPUB socket (the only "
                                  "address a viewer needs, also from another machine)")
     web_port: int = option(8080, "serve the live page on this port (0: no web page)")
-    web_bind: str = option("0.0.0.0", "address the web page listens on")
+    web_bind: str = option("127.0.0.1", "address the web page listens on (plain HTTP, no "
+                           "login: 0.0.0.0 shows it to the whole network)")
     web_max_clients: int = option(16, "most simultaneous MJPEG streams (others get HTTP 503)")
     window: bool = option(False, "show the mosaic in a desktop window (needs opencv-python "
                           "with GUI support, not opencv-python-headless)")
@@ -34,3 +35,22 @@ class ViewerConfig(CurveOptions):
                                  "(0: never)")
     max_tiles: int = option(16, "most game screens in the grid (the rest are counted)")
     log_interval: float = option(30.0, "seconds between status lines")
+
+    def check(self) -> None:
+        require_endpoints(self, "relay_endpoint")
+        require(0 < self.fps <= 60, "--fps must be in (0, 60]")
+        require(self.stale_after > 0 and self.forget_after >= 0,
+                "--stale-after must be > 0 and --forget-after >= 0")
+        require(1 <= self.max_tiles <= 64, "--max-tiles must be between 1 and 64")
+        require(1 <= self.min_tiles <= self.max_tiles,
+                f"--min-tiles must be between 1 and --max-tiles ({self.max_tiles})")
+        require(0 <= self.web_port <= 65535, "--web-port must be a TCP port (0 disables the "
+                "web page)")
+        require(self.web_max_clients >= 1, "--web-max-clients must be at least 1")
+        require(self.timeout > 0 and self.duration >= 0 and self.snapshot_wait >= 0,
+                "--timeout must be > 0, --duration and --snapshot-wait >= 0")
+        require(not self.snapshot or self.snapshot.lower().endswith((".png", ".jpg", ".jpeg")),
+                f"--snapshot {self.snapshot!r}: use a .png (or .jpg) file name")
+        require(self.log_interval > 0, "--log-interval must be positive")
+        problem = nice_problem(self.nice)
+        require(problem is None, problem or "")

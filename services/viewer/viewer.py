@@ -10,7 +10,7 @@ import zmq
 
 from common import protocol
 from common.bus import connect, load_curve, make_socket
-from common.logs import setup_logging
+from common.logs import RejectCounter, setup_logging
 from services.viewer.config import ViewerConfig
 from services.viewer.mosaic import MosaicRenderer
 from services.viewer.outputs import OutputError, Recorder, Window
@@ -52,7 +52,7 @@ class Viewer:
 
         self.state = TelemetryState()
         self.renderer = MosaicRenderer(cfg.relay_endpoint, cfg.stale_after, cfg.max_tiles)
-        self.rejected = 0
+        self.rejected = RejectCounter(self.log)
         self.stopping = False
 
     def _open_outputs(self) -> None:
@@ -83,10 +83,9 @@ class Viewer:
                 return
             try:
                 msg = protocol.decode(frames)
+                protocol.check_telemetry(msg)  # NaN figures or forged counters: not drawn
             except protocol.ProtocolError as exc:
-                self.rejected += 1
-                if self.rejected <= 10 or self.rejected % 1000 == 0:
-                    self.log.warning("dropped bad message (%d so far): %s", self.rejected, exc)
+                self.rejected(exc)
                 continue
             self.state.on_message(msg, now)
 
@@ -115,12 +114,12 @@ class Viewer:
             # 2. redraw from the newest state
             self.state.sample_fleet_speed(now)
             self.state.forget(now, cfg.forget_after)
-            image = self.renderer.render(self.state, now, self.rejected)
+            image = self.renderer.render(self.state, now, self.rejected.count)
 
             # 3. hand the image to every output
             if self.web:
                 self.web.board.publish(image, self.renderer.sidecar(self.state, now,
-                                                                     self.rejected))
+                                                                     self.rejected.count))
             if self.window:
                 self.window.show(image)
                 if self.window.closed:
@@ -151,7 +150,7 @@ class Viewer:
         if not cv2.imwrite(self.cfg.snapshot, image):
             raise OutputError(f"cannot write --snapshot {self.cfg.snapshot!r}")
         with open(self.cfg.snapshot + ".json", "w") as f:
-            json.dump(self.renderer.sidecar(self.state, now, self.rejected), f, indent=1)
+            json.dump(self.renderer.sidecar(self.state, now, self.rejected.count), f, indent=1)
         self.log.info("wrote %s (%dx%d) and %s.json", self.cfg.snapshot, image.shape[1],
                       image.shape[0], self.cfg.snapshot)
 
@@ -160,7 +159,7 @@ class Viewer:
         r = self.state.received
         self.log.info("tiles %d live of %d  received frames %d episodes %d stats %d history %d"
                       "  bad %d%s", live, len(self.state.tiles), r["frame"], r["episode"],
-                      r["stats"], r["history"], self.rejected,
+                      r["stats"], r["history"], self.rejected.count,
                       f"  web streams {self.web.streams}" if self.web else "")
 
     def request_stop(self, *_: object) -> None:
