@@ -2,7 +2,8 @@
 
     retro game (render_mode=None, one emulator per process)
       -> FrameSkipMaxPool  hold buttons k frames, max-pool the last two, sum rewards
-      -> DiscreteActions   a small per-game action set (button combinations)
+      -> DiscreteActions   the game's action set (button combinations, common/games.py)
+      -> FireReset         press FIRE once after reset, on systems that need it
       -> StickyActions     repeat the previous action with probability p
       -> GrayResize        84x84 grayscale
       -> NoopReset         random no-op starts
@@ -13,7 +14,8 @@
 
 Airstriker is deterministic (the emulator ignores seeds), so all diversity comes
 from ``np_random``, seeded once by ``reset(seed=...)``: sticky actions, no-op
-starts and (in the actor) action sampling.
+starts and (in the actor) action sampling. Which games exist, their action sets
+and per-system settings live in common/games.py (docs/GAMES.md).
 """
 from __future__ import annotations
 
@@ -24,23 +26,19 @@ import cv2
 import gymnasium as gym
 import numpy as np
 
-from common.config import option
+from common.config import Checked, option, require
+from common.games import ACTION_SETS as ACTION_SETS  # re-exported: services import these here
+from common.games import GameNotFound as GameNotFound
+from common.games import action_set, find_game, system_settings
 
 DEFAULT_GAME = "Airstriker-Genesis-v0"
 FRAME_SHAPE = (84, 84)
-
-# Per-game discrete action sets, as lists of buttons held together. In
-# Airstriker only B fires, and only on a fresh press, so the policy must learn
-# to alternate fire with movement.
-DIRECTIONS = [["UP"], ["DOWN"], ["LEFT"], ["RIGHT"]]
-ACTION_SETS: dict[str, list[list[str]]] = {
-    "Airstriker-Genesis-v0": [[], *DIRECTIONS, ["B"], *[d + ["B"] for d in DIRECTIONS]],
-}
-_NEVER_PRESS = {"MODE", "START", "SELECT"}
+MAX_FRAME_SKIP = 30  # half a second of play per decision at 60 frames/s
+MAX_FRAME_STACK = 16
 
 
 @dataclass
-class EnvOptions:
+class EnvOptions(Checked):
     """Environment options shared by every service that builds or models the env."""
     game: str = option(DEFAULT_GAME, "stable-retro game id (its ROM must be imported)")
     frame_skip: int = option(4, "emulator frames per agent step")
@@ -49,29 +47,23 @@ class EnvOptions:
     noop_max: int = option(30, "up to this many random no-op steps at episode start")
     max_episode_steps: int = option(4500, "agent steps before an episode is truncated")
 
-
-class GameNotFound(RuntimeError):
-    pass
-
-
-def action_set(game: str, buttons: list[str]) -> list[list[str]]:
-    """The game's documented set, or no-op + d-pad + each action button."""
-    if game in ACTION_SETS:
-        return ACTION_SETS[game]
-    singles = [[b] for b in buttons if b not in _NEVER_PRESS and [b] not in DIRECTIONS]
-    return [[], *[d for d in DIRECTIONS if d[0] in buttons], *singles]
+    def check(self) -> None:
+        # The game id is checked where an env is built (GameNotFound), not here:
+        # listing stable-retro's games costs time every config would pay.
+        require(1 <= self.frame_skip <= MAX_FRAME_SKIP,
+                f"--frame-skip must be between 1 and {MAX_FRAME_SKIP}")
+        require(1 <= self.frame_stack <= MAX_FRAME_STACK,
+                f"--frame-stack must be between 1 and {MAX_FRAME_STACK}")
+        require(0.0 <= self.sticky_prob < 1.0, "--sticky-prob must be in [0, 1)")
+        require(self.noop_max >= 0, "--noop-max must be >= 0")
+        require(self.max_episode_steps >= 1, "--max-episode-steps must be >= 1")
 
 
 def make_retro(game: str):
+    """stable-retro's env for ``game``; GameNotFound (one line) unless it is playable."""
     import stable_retro
 
-    try:
-        stable_retro.data.get_romfile_path(game)
-    except FileNotFoundError:
-        raise GameNotFound(
-            f"game {game!r} has no ROM installed (import ROMs with "
-            f"'python -m stable_retro.import DIR'; Airstriker-Genesis-v0 ships with stable-retro)"
-        ) from None
+    find_game(game)
     return stable_retro.make(game, render_mode=None)
 
 
@@ -88,6 +80,24 @@ class DiscreteActions(gym.ActionWrapper):
 
     def action(self, act):
         return self._arrays[int(act)]
+
+
+class FireReset(gym.Wrapper):
+    """After each reset, hold ``action`` (FIRE) for one step: games that wait for it start.
+
+    Sits under StickyActions so the press is never replaced by a repeat.
+    """
+
+    def __init__(self, env: gym.Env, action: int):
+        super().__init__(env)
+        self.fire = action
+
+    def reset(self, **kwargs):
+        self.env.reset(**kwargs)
+        obs, _, terminated, truncated, info = self.env.step(self.fire)
+        if terminated or truncated:
+            return self.env.reset(**kwargs)
+        return obs, info
 
 
 class StickyActions(gym.Wrapper):
@@ -218,7 +228,11 @@ def make_env(opts: EnvOptions | None = None, clip_rewards: bool = True) -> gym.E
     opts = opts or EnvOptions()
     env = make_retro(opts.game)
     env = FrameSkipMaxPool(env, opts.frame_skip)
-    env = DiscreteActions(env, action_set(opts.game, env.unwrapped.buttons))
+    combos = action_set(opts.game)
+    env = DiscreteActions(env, combos)
+    fire = system_settings(opts.game).fire_on_reset
+    if fire is not None and [fire] in combos:  # a scenario may leave FIRE out
+        env = FireReset(env, combos.index([fire]))
     env = StickyActions(env, opts.sticky_prob)
     env = GrayResize(env)
     env = NoopReset(env, opts.noop_max)
@@ -230,14 +244,9 @@ def make_env(opts: EnvOptions | None = None, clip_rewards: bool = True) -> gym.E
 
 
 def num_actions(game: str) -> int:
-    """Size of the game's action set, without keeping an emulator open."""
-    if game in ACTION_SETS:
-        return len(ACTION_SETS[game])
-    env = make_retro(game)
-    try:
-        return len(action_set(game, env.unwrapped.buttons))
-    finally:
-        env.close()
+    """Size of the game's action set, without an emulator (GameNotFound unless playable)."""
+    find_game(game)
+    return len(action_set(game))
 
 
 def game_screen(env: gym.Env) -> np.ndarray:

@@ -1,7 +1,11 @@
 """The mosaic's geometry and tiles: pure functions, images in, images out.
 
-A tile is one actor's 320x224 game screen under a two-line label. Tiles sit
-in a grid (2x4 for 8 actors) above the charts and below a one-line status bar.
+A tile is one actor's game screen under a two-line label. Every tile has the
+same 320x224 screen area (the Genesis screen, shown 1:1); other systems'
+screens (Atari 2600 160x210, SNES 256x224, NES 256x240, ...) are scaled to fit
+it with their own aspect and centred, so a fleet that plays several games at
+once still lines up. Tiles sit in a grid (2x4 for 8 actors) above the charts
+and below a one-line status bar.
 """
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import math
 import cv2
 import numpy as np
 
-TILE_W, TILE_H = 320, 224  # the Genesis screen, shown 1:1
+TILE_W, TILE_H = 320, 224  # the screen area of a tile
 LABEL_H = 40
 CELL_W, CELL_H = TILE_W, TILE_H + LABEL_H
 MAX_COLS = 4
@@ -56,9 +60,7 @@ def render_tile(screen: np.ndarray | None, label: tuple[str, str], stale_for: fl
     """One grid cell. ``stale_for`` (seconds without frames) dims it and stamps STALE."""
     cell = np.full((CELL_H, CELL_W, 3), BACKGROUND, np.uint8)
     if screen is not None:
-        if screen.shape[:2] != (TILE_H, TILE_W):
-            screen = cv2.resize(screen, (TILE_W, TILE_H), interpolation=cv2.INTER_AREA)
-        cell[LABEL_H:] = screen
+        cell[LABEL_H:] = fit_into(screen, (TILE_W, TILE_H))
     stale = stale_for is not None
     put_text(cell, label[0], (8, 17), 0.52, TEXT)
     put_text(cell, label[1], (8, 34), 0.42, DIM_TEXT)
@@ -103,7 +105,7 @@ def status_bar(text: str, width: int, right: str = "") -> np.ndarray:
 
 
 def fit_into(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Scale ``img`` to fit (width, height) keeping its aspect; pad the rest."""
+    """Scale ``img`` to fit (width, height) keeping its aspect; pad the rest black."""
     width, height = size
     if img.shape[1] == width and img.shape[0] == height:
         return img
