@@ -21,9 +21,6 @@ if docker image inspect "$TAG" >/dev/null 2>&1; then
   exit 0
 fi
 
-# Heavy work yields the CPU while a training benchmark is running.
-NICE=()
-[ -e /tmp/TRAINING_RUN_ACTIVE ] && NICE=(nice -n 19)
 
 if ! command -v debootstrap >/dev/null; then
   log "installing debootstrap"
@@ -58,7 +55,7 @@ trap 'rm -rf "$ROOT"' EXIT
 
 MIRROR=$(mirror)
 log "debootstrap $SUITE ${MIRROR:-(default mirror)} (about a minute)"
-"${NICE[@]}" debootstrap --variant=minbase \
+debootstrap --variant=minbase \
   --include=python3,python3-venv,python3-pip,ca-certificates \
   "$SUITE" "$ROOT" ${MIRROR:+"$MIRROR"} >/dev/null
 
@@ -74,7 +71,7 @@ fi
 rm -rf "$ROOT"/var/lib/apt/lists/* "$ROOT"/var/cache/apt/*.bin "$ROOT"/var/cache/apt/archives/*.deb
 
 log "importing as $TAG"
-tar -C "$ROOT" -c . | "${NICE[@]}" docker import \
+tar -C "$ROOT" -c . | docker import \
   -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   -c 'ENV LANG=C.UTF-8' \
   -c 'CMD ["python3"]' - "$TAG" >/dev/null

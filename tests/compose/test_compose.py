@@ -229,4 +229,5 @@ def test_learner_restart_resumes_while_actors_keep_running(stack):
     assert stack.container_ids("actor") == actor_ids
     for cid in actor_ids:
         assert after[cid]["running"], f"actor {cid[:12]} stopped"
-        assert after[cid] == before[cid], f"actor {cid[:12]} was restarted: {before[cid]} -> {after[cid]}"
+        assert after[cid] == before[cid], \
+            f"actor {cid[:12]} was restarted: {before[cid]} -> {after[cid]}"
