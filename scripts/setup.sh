@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv with everything retrofleet needs (idempotent).
-#   bash scripts/setup.sh          runtime + test dependencies (pip)
+#   bash scripts/setup.sh          runtime + test dependencies (pip), the retrofleet command
 #   bash scripts/setup.sh --test   also the system packages the tests use
 #                                  (headless Chromium for the web viewer test; needs root)
 set -euo pipefail
@@ -12,6 +12,10 @@ if [ ! -x .venv/bin/python ]; then
 fi
 echo "setup: installing Python requirements (first run takes a few minutes)" >&2
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+# The `retrofleet` command (pyproject.toml), editable: it runs this checkout's code.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+# stable-retro ships one ROM (Airstriker); ale-py ships the Atari 2600 ones (docs/GAMES.md).
+.venv/bin/python -m services.games --import-roms
 
 # Tests also use headless Chromium (the web viewer) and `ip netns` (a viewer on
 # "another machine"); without them those two tests skip and say why.

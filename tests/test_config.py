@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from common.config import option, parse_config
+from common.config import build_parser, option, parse_config
 
 
 @dataclass
@@ -41,3 +41,27 @@ def test_bad_input_is_one_line_and_exit_2(monkeypatch, capsys, argv, env, messag
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@dataclass
+class Documented:
+    viewer: str = option("web", "how to watch", choices=["web", "window", "none"])
+    actor_id: str = option("auto", "actor id (default: HOSTNAME-PID)")
+    run: str = option("", "run folder to play")
+    fresh: bool = option(False, "start over")
+    share: float = option(0.5, "share of 100% of the CPU")
+
+
+def test_help_shows_choices_and_each_default_once():
+    text = " ".join(build_parser(Documented, "demo", "").format_help().split())  # unwrap
+    assert "--viewer {web,window,none}" in text and "VIEWER" not in text
+    assert "how to watch (default: web)" in text
+    assert "actor id (default: HOSTNAME-PID) --run" in text  # its own default, not a second
+    assert "run folder to play --fresh" in text  # an empty default: nothing to show
+    assert "start over (default: False)" in text and text.count("(default: False)") == 1
+    assert "share of 100% of the CPU (default: 0.5)" in text
+
+
+def test_env_epilog_cites_an_option_of_the_command_itself():
+    assert "(e.g. --rollout-len -> RETROFLEET_ROLLOUT_LEN)" in build_parser(Demo, "d", "").epilog
+    assert "(e.g. --actor-id -> RETROFLEET_ACTOR_ID)" in build_parser(Documented, "d", "").epilog

@@ -5,6 +5,7 @@ Drawing straight into numpy arrays keeps the viewer light (no matplotlib,
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -85,6 +86,29 @@ def fmt(value: float) -> str:
     return f"{value:.2g}" if a < 0.1 else f"{value:.2f}"
 
 
+NICE_STEPS = (1.0, 2.0, 2.5, 5.0, 10.0)
+
+
+def nice_step(raw: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 times a power of ten that is at least ``raw``."""
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(m * power for m in NICE_STEPS if m * power >= raw * (1 - 1e-9))
+
+
+def y_ticks(y0: float, y1: float) -> list[tuple[float, str]]:
+    """2 to 5 round values inside [y0, y1] with their labels: one unit (k, M) and
+    one number of decimals for all, enough that neighbouring labels differ."""
+    step = nice_step((y1 - y0) / 4)
+    first, last = math.ceil(y0 / step - 1e-9), math.floor(y1 / step + 1e-9)
+    values = [k * step for k in range(first, last + 1)]
+    big = max(abs(v) for v in values)
+    unit, suffix = (1e6, "M") if big >= 1e6 else (1e3, "k") if big >= 1e4 else (1.0, "")
+    decimals = next(d for d in range(12) if abs(round(step / unit, d) - step / unit)
+                    <= 1e-9 * step / unit)
+    labels = ["0" if abs(v) < step / 2 else f"{v / unit:.{decimals}f}{suffix}" for v in values]
+    return list(zip(values, labels))
+
+
 def line_chart(width: int, height: int, title: str, lines: list[Line],
                empty: str = "waiting for data") -> np.ndarray:
     img = np.full((height, width, 3), PANEL, np.uint8)
@@ -118,11 +142,10 @@ def line_chart(width: int, height: int, title: str, lines: list[Line],
         py = bottom - (y - y0) / (y1 - y0) * (bottom - top)
         return np.stack([px, py], axis=1).round().astype(np.int32)
 
-    for frac in (0.0, 0.5, 1.0):  # horizontal grid with y labels
-        yv = y0 + frac * (y1 - y0)
-        py = int(round(bottom - frac * (bottom - top)))
+    for yv, text in y_ticks(y0, y1):  # horizontal grid at round values, with their labels
+        py = int(round(bottom - (yv - y0) / (y1 - y0) * (bottom - top)))
         cv2.line(img, (left, py), (right, py), GRID, 1)
-        put_text(img, fmt(yv), (4, py + 4), 0.36, DIM_TEXT)
+        put_text(img, text, (4, py + 4), 0.36, DIM_TEXT)
     put_text(img, fmt(x0), (left, height - 6), 0.36, DIM_TEXT)
     label = fmt(x1) + " steps"
     (tw, _), _ = cv2.getTextSize(label, FONT, 0.36, 1)
@@ -162,7 +185,8 @@ def text_panel(width: int, height: int, title: str, lines: list[str]) -> np.ndar
 def render_charts(series: ChartSeries, width: int, info: list[str]) -> np.ndarray:
     """The chart block under the grid: two rows of four panels."""
     w, h = width // CHART_COLS, CHART_H
-    no_learner = "no learner (demo or playback)" if series.source == "actors" else "waiting for the learner"
+    no_learner = ("no learner (demo or playback)" if series.source == "actors"
+                  else "waiting for the learner")
     ma = moving_average(series.episode_return, MOVING_AVERAGE)
     panels = [
         line_chart(w, h, "Reward per episode", [
