@@ -3,8 +3,9 @@
 Everything is measured side by side in one run: real actor processes (python -m
 services.actor) and a real relay are started once; actors not being measured
 are paused with SIGSTOP (they hold memory, not CPU), and the bare loops run
-while every actor is paused. Repeats alternate the conditions, and each figure
-is the median over repeats, so ratios hold on a noisy machine.
+while every actor is paused. Repeats alternate the conditions, and every run of
+every repeat is kept: benchmarks/figures.py takes ratios within a repeat and
+reports min / median / max over repeats.
 """
 from __future__ import annotations
 
@@ -125,12 +126,8 @@ def actors(pg: ProcessGroup, repeats: int, seconds: float, levels: list[int],
         "inference": inference if actor_has_inference_flag() else "actor default",
         "actor_torch_loaded": any(m["torch_loaded"] for m in memory.values()),
         "bare_sps": bare_sps, "bare_runs": bare,
-        "actor_sps": one,
-        "efficiency_vs_stack_loop": one / bare_sps["stack+numpy"],
-        "efficiency_vs_plain_loop": one / bare_sps["plain+numpy"],
-        "stack_vs_plain_env_only": bare_sps["stack+none"] / bare_sps["plain+none"],
-        "scaling": {str(k): {"sps": median(v), "runs": v,
-                             "of_linear": median(v) / (min(k, cores) * one)} for k, v in scaled.items()},
+        "actor_sps": one,  # ratios are taken per repeat, from the runs (benchmarks/figures.py)
+        "scaling": {str(k): {"sps": median(v), "runs": v} for k, v in scaled.items()},
         "cores": cores,
         "wire_bytes_per_step": wire["bytes_per_step"],
         "wire_frames_per_step": wire["bytes_per_step"] / FRAME_BYTES,

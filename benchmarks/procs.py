@@ -84,18 +84,30 @@ class ProcessGroup:
 
 
 def memory_mb(pid: int) -> dict[str, float]:
-    """RSS and PSS (shared pages split between sharers) of one process, in MB."""
-    out = {"rss_mb": float("nan"), "pss_mb": float("nan")}
+    """RSS, peak RSS since start (the kernel's high-water mark) and PSS (shared
+    pages split between sharers) of one process, in MB."""
+    out = {"rss_mb": float("nan"), "peak_rss_mb": float("nan"), "pss_mb": float("nan")}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
                 out["rss_mb"] = int(line.split()[1]) / 1024
+            elif line.startswith("VmHWM:"):
+                out["peak_rss_mb"] = int(line.split()[1]) / 1024
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             if line.startswith("Pss:"):
                 out["pss_mb"] = int(line.split()[1]) / 1024
     except (OSError, ValueError):
         pass
     return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (NaN once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
 
 
 def maps_torch(pid: int) -> bool:

@@ -1,10 +1,8 @@
 """Shared fixtures: free ports, service processes that are always cleaned up."""
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,13 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.procs import free_port  # noqa: F401 (tests import it from here)
+from common.metrics import read_metrics as common_read_metrics
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Services:
@@ -77,16 +72,7 @@ def services(tmp_path):
 
 
 def read_metrics(run_path: Path) -> list[dict]:
-    path = run_path / "metrics.jsonl"
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:  # a line being written right now
-            pass
-    return rows
+    return common_read_metrics(run_path / "metrics.jsonl")
 
 
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.5, diagnostics=None):

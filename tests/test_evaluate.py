@@ -13,8 +13,12 @@ import pytest
 import torch
 
 from common.model import ActorCritic
-from services.evaluate import (metrics_fields, read_evaluation, start_background_evaluation,
-                               stop_background_evaluation)
+from services.evaluate import (
+    metrics_fields,
+    read_evaluation,
+    start_background_evaluation,
+    stop_background_evaluation,
+)
 from services.learner.checkpoint import save_checkpoint
 from services.learner.config import LearnerConfig
 from tests.conftest import REPO
@@ -43,6 +47,7 @@ def evaluate(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_report_has_statistics_for_policy_and_random_and_is_reproducible(tmp_path):
     run = tmp_path / "run"
     write_tiny_checkpoint(run, update=3, seed=1)
@@ -112,6 +117,7 @@ def test_run_without_checkpoints_and_damaged_file_are_one_line_errors(tmp_path):
     assert "cannot load" in result.stderr
 
 
+@pytest.mark.slow
 def test_background_evaluation_runs_at_low_priority_and_reports(tmp_path):
     ckpt = write_tiny_checkpoint(tmp_path / "run")
     out = tmp_path / "evals" / "eval.json"

@@ -52,6 +52,7 @@ def zmq_ctx():
         ctx.destroy(linger=0)
 
 
+@pytest.mark.slow
 def test_play_shows_checkpoint_frames_and_pushes_no_rollouts(tmp_path, zmq_ctx):
     ckpt = write_tiny_checkpoint(tmp_path / "run")
     base = free_base_port(3)

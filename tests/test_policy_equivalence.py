@@ -7,6 +7,7 @@ actor against a stand-in learner and reads the actor's memory map.
 """
 from __future__ import annotations
 
+import ctypes
 import time
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import zmq
 from common import protocol
 from common.envs import DEFAULT_GAME, EnvOptions, make_env, num_actions
 from common.model import ActorCritic, state_arrays
-from services.actor.numpy_policy import NumpyPolicy, im2col, limit_blas_threads
+from services.actor.numpy_policy import NumpyPolicy, _loaded_libraries, im2col, limit_blas_threads
 from services.actor.policy import RandomPolicy, TorchPolicy, make_policy, sample_action
 
 STACK = 4
@@ -70,7 +71,8 @@ def test_numpy_matches_torch_logits_values_and_actions(game_observations, sharpe
         action, logprob = sample_action(logits, rng_lean)
         want_action, want_logprob = sample_action(want_logits, rng_ref)
         assert action == want_action
-        assert logprob == pytest.approx(want_logprob, abs=1e-4 * scale)  # 2x the logits bound, and margin
+        # 2x the logits bound, and margin
+        assert logprob == pytest.approx(want_logprob, abs=1e-4 * scale)
         spread.append(np.ptp(want_logits))
     if sharpen > 1:  # the check above really compared non-uniform distributions
         assert np.median(spread) > 2.0
@@ -112,8 +114,26 @@ def test_im2col_matches_a_direct_convolution():
     np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5)
 
 
-def test_blas_threads_can_be_capped():
-    assert limit_blas_threads(1)
+def openblas_threads() -> int:
+    """numpy's OpenBLAS thread count, read back through its own getter."""
+    names = ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
+             "openblas_get_num_threads")
+    for path in _loaded_libraries("openblas"):
+        lib = ctypes.CDLL(path)
+        for name in names:
+            if (getter := getattr(lib, name, None)) is not None:
+                return getter()
+    pytest.skip("numpy is not linked against OpenBLAS here")
+
+
+def test_blas_threads_are_capped_to_what_was_asked():
+    before = openblas_threads()
+    try:
+        assert limit_blas_threads(1)
+        assert openblas_threads() == 1
+    finally:
+        limit_blas_threads(before)
+    assert openblas_threads() == before
 
 
 def test_random_policy_keeps_its_interface():
@@ -129,6 +149,7 @@ def _torch_mapped(pid: int) -> list[str]:
                    if "/torch/" in line or "libtorch" in line})
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc")
 def test_actor_process_runs_the_learner_policy_without_torch(services):
     """An actor acting with learner weights (its default inference) never maps torch."""

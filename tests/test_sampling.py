@@ -20,7 +20,8 @@ def test_frequencies_follow_softmax_and_logprob_is_exact(seed):
     for _ in range(50_000):
         action, logprob = sample_action(logits, rng)
         counts[action] += 1
-        assert logprob == pytest.approx(np.log(softmax(logits.astype(np.float64))[action]), abs=1e-9)
+        expected = np.log(softmax(logits.astype(np.float64))[action])
+        assert logprob == pytest.approx(expected, abs=1e-9)
     assert np.abs(counts / 50_000 - softmax(logits)).max() < 0.01
 
 

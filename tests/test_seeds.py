@@ -2,6 +2,7 @@
 the same actor id replays its game exactly (successor of test_parallel.py)."""
 from __future__ import annotations
 
+import socket
 import time
 
 import numpy as np
@@ -12,6 +13,7 @@ import zmq
 from common import protocol
 from common.model import ActorCritic, state_arrays
 from common.seeds import actor_seed
+from tests.conftest import read_metrics, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -74,8 +76,33 @@ def test_actors_differ_and_same_id_reproduces(services):
         learner.close()
 
 
-def test_default_ids_give_distinct_seeds_for_concurrent_actors():
-    from common.seeds import default_actor_id
-    ids = {f"host-{pid}" for pid in range(1000, 3000)} | {default_actor_id()}
-    assert len({actor_seed(0, i) for i in ids}) == len(ids)
-    assert actor_seed(0, "a") != actor_seed(1, "a")  # the fleet seed changes every actor
+def anonymous_actor(services, name: str, *args: str):
+    """An actor started without --actor-id: it names itself HOSTNAME-PID."""
+    return services.start("services.actor",
+                          "--rollout-endpoint", services.endpoint("rollouts"),
+                          "--weights-endpoint", services.endpoint("weights"),
+                          "--telemetry-endpoint", services.endpoint("tele_in"),
+                          "--wait-learner", "60", "--log-interval", "2", *args,
+                          log=f"actor-{name}")
+
+
+def test_actors_without_an_id_get_distinct_ids_and_seeds(services, tmp_path):
+    run_path = tmp_path / "runs" / "t"
+    services.learner(tmp_path / "runs", "--batch-steps", "96", "--epochs", "1")
+    actors = [anonymous_actor(services, str(i), "--rollout-len", "32", "--frame-fps", "0")
+              for i in range(3)]
+
+    def contributors() -> dict[str, int]:
+        return {a: s for r in read_metrics(run_path) for a, s in zip(r["actors"], r["seeds"])}
+
+    seen = wait_for(lambda: len(c := contributors()) >= 3 and c, 240, "3 actors in the metrics",
+                    diagnostics=lambda: services.log_text("learner")[-2000:])
+    host = socket.gethostname()
+    assert sorted(seen) == sorted(f"{host}-{proc.pid}" for proc in actors)
+    assert len(set(seen.values())) == 3
+    assert all(seed == actor_seed(0, actor_id) for actor_id, seed in seen.items())
+
+
+def test_the_fleet_seed_changes_every_actor_seed():
+    assert actor_seed(0, "a") != actor_seed(1, "a")
+    assert actor_seed(0, "a") == actor_seed(0, "a")

@@ -14,7 +14,6 @@ from services.viewer.charts import CHART_H, Line, line_chart, moving_average, re
 from services.viewer.mosaic import MosaicRenderer
 from services.viewer.state import TelemetryState, actor_order
 
-
 # --- helpers --------------------------------------------------------------------
 
 def screen(color: tuple[int, int, int]) -> np.ndarray:

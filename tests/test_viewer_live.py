@@ -166,6 +166,7 @@ def test_snapshot_timeout_exits_nonzero_with_one_line(tmp_path):
 
 # --- stand-in publisher -----------------------------------------------------------------
 
+@pytest.mark.slow
 def test_snapshot_counts_and_drops_bad_messages(tmp_path):
     out = tmp_path / "mosaic.png"
     with stand_in_relay() as (endpoint, publish):
@@ -183,6 +184,7 @@ def test_snapshot_counts_and_drops_bad_messages(tmp_path):
         assert area.std() > 40  # the noise screens, not an empty tile
 
 
+@pytest.mark.slow
 def test_record_writes_a_playable_mp4(tmp_path):
     out = tmp_path / "fleet.mp4"
     with stand_in_relay() as (endpoint, publish):

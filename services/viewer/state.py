@@ -167,7 +167,8 @@ class TelemetryState:
             source="learner", episode_x=h["episode_env_steps"],
             episode_return=h["episode_return"], episode_length=h["episode_length"],
             trend_x=update_x, trend_y=updates("mean_return", "mean_return"),
-            eval_x=h.get("eval_env_steps", np.zeros(0)), eval_y=h.get("eval_mean_return", np.zeros(0)),
+            eval_x=h.get("eval_env_steps", np.zeros(0)),
+            eval_y=h.get("eval_mean_return", np.zeros(0)),
             update_x=update_x, loss_policy=updates("loss_policy", "loss_policy"),
             loss_value=updates("loss_value", "loss_value"), entropy=updates("entropy", "entropy"),
             sps_x=update_x, sps=updates("sps", "sps"))
