@@ -40,11 +40,20 @@ def ppo_loss(logits: torch.Tensor, new_values: torch.Tensor, actions: torch.Tens
              behaviour_logprobs: torch.Tensor, old_values: torch.Tensor,
              advantages: torch.Tensor, returns: torch.Tensor, *, clip_coef: float,
              vf_coef: float, ent_coef: float, clip_vloss: bool = True,
-             normalize_advantages: bool = True) -> PPOLoss:
-    """CleanRL's clipped PPO objective, with the behaviour policy's log-probs."""
+             normalize_advantages: bool = True,
+             proximal_logprobs: torch.Tensor | None = None) -> PPOLoss:
+    """CleanRL's clipped PPO objective, with the behaviour policy's log-probs.
+
+    ``proximal_logprobs`` (samples acted with an older policy): the decoupled
+    objective of Hilton et al. 2021, as in APPO. The ratio is clipped around
+    the policy at the start of the update (proximal), and each sample is
+    weighted by proximal / behaviour probability, truncated at 1 as V-trace
+    truncates its importance weights. With proximal == behaviour it is plain PPO.
+    """
     dist = torch.distributions.Categorical(logits=logits)
     new_logprobs = dist.log_prob(actions)
-    log_ratio = new_logprobs - behaviour_logprobs
+    anchor = behaviour_logprobs if proximal_logprobs is None else proximal_logprobs
+    log_ratio = new_logprobs - anchor
     ratio = log_ratio.exp()
     with torch.no_grad():
         approx_kl = ((ratio - 1) - log_ratio).mean()
@@ -52,8 +61,11 @@ def ppo_loss(logits: torch.Tensor, new_values: torch.Tensor, actions: torch.Tens
 
     if normalize_advantages and advantages.numel() > 1:
         advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-    policy_loss = torch.max(-advantages * ratio,
-                            -advantages * ratio.clamp(1 - clip_coef, 1 + clip_coef)).mean()
+    surrogate = torch.max(-advantages * ratio,
+                          -advantages * ratio.clamp(1 - clip_coef, 1 + clip_coef))
+    if proximal_logprobs is not None:
+        surrogate = surrogate * (proximal_logprobs - behaviour_logprobs).exp().clamp(max=1.0)
+    policy_loss = surrogate.mean()
 
     if clip_vloss:
         clipped = old_values + (new_values - old_values).clamp(-clip_coef, clip_coef)

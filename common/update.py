@@ -40,6 +40,10 @@ class PPOOptions(Checked):
     ent_coef: float = option(0.01, "entropy bonus coefficient")
     vf_coef: float = option(0.5, "value loss coefficient (the loss is 0.5 x squared error)")
     max_grad_norm: float = option(0.5, "gradient norm clip")
+    correct_lag: bool = option(True, "when a batch holds samples acted with an older policy "
+                               "(--max-policy-lag > 0), clip around the current policy and "
+                               "weight by current / behaviour probability, truncated at 1 "
+                               "(decoupled PPO, as APPO)")
     precision: str = option("fp32", "arithmetic of the update's forward pass: fp32, bf16 "
                             "(autocast; fast where the CPU has bfloat16 instructions), or auto "
                             "(bf16 on such a CPU, else fp32)", choices=["auto", "fp32", "bf16"])
@@ -107,6 +111,20 @@ def batch_from_segments(segments: list[dict[str, np.ndarray]], gamma: float, lam
     return {k: torch.cat(v).to(device) for k, v in parts.items()}
 
 
+def proximal_logprobs(model: nn.Module, batch: dict[str, torch.Tensor], bf16: bool = False,
+                      chunk: int = 512) -> torch.Tensor:
+    """Log-probabilities of the batch's actions under ``model`` as it is now, before the
+    update (the decoupled objective's proximal policy)."""
+    out = []
+    with torch.no_grad(), torch.autocast(batch["actions"].device.type, dtype=torch.bfloat16,
+                                         enabled=bf16):
+        for start in range(0, len(batch["actions"]), chunk):
+            logits, _ = model(batch["obs"][start:start + chunk])
+            dist = torch.distributions.Categorical(logits=logits.float())
+            out.append(dist.log_prob(batch["actions"][start:start + chunk]))
+    return torch.cat(out)
+
+
 def ppo_update(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor],
                opts: PPOOptions, epochs: int, rng: np.random.Generator,
                on_minibatch: Callable[[], None] | None = None,
@@ -118,6 +136,7 @@ def ppo_update(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict[s
     optimizer state and the loss stay float32.
     """
     device_type = batch["actions"].device.type
+    proximal = batch.get("proximal_logprobs")
     size = len(batch["actions"])
     minibatch = max(1, size // opts.minibatches)
     sums: dict[str, float] = {}
@@ -132,7 +151,8 @@ def ppo_update(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict[s
                             batch["logprobs"][idx],
                             batch["values"][idx], batch["advantages"][idx], batch["returns"][idx],
                             clip_coef=opts.clip_coef, vf_coef=opts.vf_coef,
-                            ent_coef=opts.ent_coef, clip_vloss=opts.clip_vloss)
+                            ent_coef=opts.ent_coef, clip_vloss=opts.clip_vloss,
+                            proximal_logprobs=None if proximal is None else proximal[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.total.backward()
             nn.utils.clip_grad_norm_(model.parameters(), opts.max_grad_norm)

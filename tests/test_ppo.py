@@ -88,3 +88,32 @@ def test_advantage_normalisation():
                     t(0, 0, 0), t(1.0, 2.0, 3.0), t(0, 0, 0), clip_coef=0.2, vf_coef=0.5,
                     ent_coef=0.0)
     assert loss.policy.item() == pytest.approx(0.0, abs=1e-6)  # normalised advantages sum to 0
+
+
+def lagged_loss(behaviour_p, proximal_p, new_logit, advantage, clip=0.2):
+    """One sample, two actions, action 0 taken: behaviour, proximal and new policies."""
+    logits = torch.tensor([[new_logit, 0.0]])
+    return ppo_loss(logits, t(0.0), torch.tensor([0]), t(math.log(behaviour_p)), t(0.0),
+                    t(advantage), t(0.0), clip_coef=clip, vf_coef=0.5, ent_coef=0.0,
+                    normalize_advantages=False, proximal_logprobs=t(math.log(proximal_p)))
+
+
+def test_decoupled_objective_is_plain_ppo_when_nothing_lags():
+    for shift, advantage in ((0.0, 2.0), (2.0, 1.0), (2.0, -1.0)):
+        plain = loss_for(shift, advantage)
+        decoupled = lagged_loss(0.5, 0.5, shift, advantage)
+        assert decoupled.policy.item() == pytest.approx(plain.policy.item())
+
+
+def test_decoupled_objective_clips_around_the_proximal_policy_with_a_weight():
+    # Behaviour p=0.5, proximal p=0.25 (the policy moved since acting): new == proximal,
+    # so the ratio is 1 (no clipping, although new/behaviour is 0.5), weighted by 0.5.
+    loss = lagged_loss(0.5, 0.25, -math.log(3.0), 2.0)  # softmax([-ln 3, 0])[0] = 0.25
+    assert loss.policy.item() == pytest.approx(-2.0 * 0.5)
+    assert loss.clip_fraction.item() == 0.0
+
+
+def test_decoupled_weight_is_truncated_at_one():
+    # Proximal p=0.75 > behaviour p=0.5: the weight 1.5 is truncated to 1.
+    loss = lagged_loss(0.5, 0.75, math.log(3.0), 2.0)  # softmax([ln 3, 0])[0] = 0.75
+    assert loss.policy.item() == pytest.approx(-2.0)

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.config import fail, option, parse_config
+from common.config import Checked, fail, option, parse_config, require
 from common.envs import EnvOptions
 
 PROG = "python -m benchmarks.learning"
@@ -21,7 +21,7 @@ ENV_PRESETS = {"sb3": {"sticky_prob": 0.0, "noop_max": 0}, "default": {}}
 
 
 @dataclass
-class LearningConfig:
+class LearningConfig(Checked):
     system: str = option("retrofleet", "what trains: the services, the single-process "
                          "reference PPO, or stable-baselines3 PPO", choices=list(SYSTEMS))
     seeds: str = option("0,1,2", "comma-separated seeds, run one after another")
@@ -36,7 +36,16 @@ class LearningConfig:
                           "reference, the same names set its PPO options")
     label: str = option("", "name of this configuration in the result files "
                         "(default: the system, plus the variant)")
+    evaluate: int = option(0, "retrofleet: after each run, score its final checkpoint over "
+                           "this many episodes against random play (services.evaluate, "
+                           "--seed 0) into <label>-seed<k>.eval.json (0: no)")
     out: str = option("benchmarks/results/learning/latest", "folder for the result files")
+
+    def check(self) -> None:
+        require(self.max_steps >= 1, "--max-steps must be at least 1")
+        require(self.max_minutes >= 0, "--max-minutes must not be negative")
+        require(1 <= self.actors <= 64, "--actors must be between 1 and 64")
+        require(self.evaluate >= 0, "--evaluate must not be negative")
 
 
 def parse_variant(text: str) -> dict[str, str]:
@@ -57,11 +66,14 @@ def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(LearningConfig, argv, PROG, __doc__.split("\n\n")[0])
     try:
         seeds = [int(s) for s in cfg.seeds.split(",") if s.strip()]
+    except ValueError:
+        return fail(PROG, f"--seeds {cfg.seeds!r}: give comma-separated integers, e.g. 0,1,2")
+    try:
         variant = parse_variant(cfg.variant)
     except ValueError as exc:
         return fail(PROG, str(exc))
-    if not seeds or cfg.max_steps < 1 or cfg.actors < 1:
-        return fail(PROG, "--seeds, --max-steps and --actors must be non-empty and positive")
+    if not seeds or min(seeds) < 0:
+        return fail(PROG, "--seeds must list non-negative seeds")
     env_opts = EnvOptions(**ENV_PRESETS[cfg.env_preset])
     label = cfg.label or "-".join([cfg.system, *(f"{k.lower()}{v}" for k, v in variant.items())])
     out_dir = Path(cfg.out)
@@ -78,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from benchmarks.learning.fleet import run_fleet
             data = run_fleet(out, seed, env_opts, cfg.actors, cfg.max_steps, cfg.max_minutes,
-                             variant, log)
+                             variant, log, cfg.evaluate)
         last = data["points"][-1] if data["points"] else {}
         log(f"{label} seed {seed}: done, {last.get('steps')} steps in "
             f"{last.get('t', 0) / 60:.1f} min, mean return {last.get('mean_return')}")

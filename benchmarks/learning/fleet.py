@@ -24,7 +24,7 @@ EXTRA = ("sps", "lag_mean", "lag_max", "update_seconds", "entropy", "approx_kl",
 
 
 def run_fleet(out: Path, seed: int, env_opts: EnvOptions, actors: int, max_steps: int,
-              max_minutes: float, variant: dict[str, str], log) -> dict:
+              max_minutes: float, variant: dict[str, str], log, evaluate: int = 0) -> dict:
     run_dir = Path(tempfile.mkdtemp(prefix="retrofleet-learning-"))
     env = {**os.environ, "PYTHONUNBUFFERED": "1",
            "RETROFLEET_STICKY_PROB": str(env_opts.sticky_prob),
@@ -64,11 +64,17 @@ def run_fleet(out: Path, seed: int, env_opts: EnvOptions, actors: int, max_steps
             launcher.wait(timeout=60)
     for row in read_metrics(metrics)[seen:]:
         add_row(record, row, started)
+    record.save(finished=True)
     if launcher.returncode not in (0, -signal.SIGINT):
         log(f"launcher exited with {launcher.returncode}; log: {log_path}")
-    else:
-        shutil.rmtree(run_dir, ignore_errors=True)
-    record.save(finished=True)
+        return record.data
+    if evaluate:
+        report = out.with_name(out.stem + ".eval.json")
+        log(f"evaluating the final checkpoint over {evaluate} episodes -> {report}")
+        subprocess.run([sys.executable, "-m", "services.evaluate", "--run", str(run_dir / "run"),
+                        "--episodes", str(evaluate), "--seed", "0", "--json", str(report)],
+                       cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+    shutil.rmtree(run_dir, ignore_errors=True)
     return record.data
 
 

@@ -71,14 +71,27 @@ def load_summary(runs: list[dict]) -> str:
             f"steal max {100 * max(steal):.1f}%")
 
 
+def lag_summary(runs: list[dict]) -> str:
+    """Mean policy lag over the runs' updates ('-' for trainers that have none)."""
+    lags = [p["lag_mean"] for r in runs for p in r["points"] if p.get("lag_mean") is not None]
+    return f"{statistics.fmean(lags):.2f}" if lags else "-"
+
+
 def markdown(runs: dict[str, list[dict]], step_marks: list[int], minute_marks: list[float],
              score: float) -> str:
     lines = ["Mean raw score of the last 100 episodes: mean (min-max) over seeds.", "",
-             "| label | seeds | " + " | ".join(f"{s // 1000}k steps" for s in step_marks) + " |",
-             "|---|---:|" + "---:|" * len(step_marks)]
+             "| label | seeds | " + " | ".join(f"{s // 1000}k steps" for s in step_marks)
+             + f" | steps to {score:g} | policy lag |",
+             "|---|---:|" + "---:|" * (len(step_marks) + 2)]
     for label, group in runs.items():
         cells = [spread([value_at(r, "steps", s) for r in group]) for s in step_marks]
-        lines.append(f"| {label} | {len(group)} | " + " | ".join(cells) + " |")
+        reach = spread([first_reach(r, "steps", score) for r in group], "{:,.0f}")
+        running = sum(1 for r in group if not r.get("finished"))
+        name = f"{label} ({running} running)" if running else label
+        lines.append(f"| {name} | {len(group)} | " + " | ".join(cells)
+                     + f" | {reach} | {lag_summary(group)} |")
+    if not minute_marks:
+        return "\n".join(lines) + "\n"
     lines += ["", "| label | " + " | ".join(f"{m:g} min" for m in minute_marks)
               + f" | minutes to {score:g} | agent steps/s | load (min/median/max), steal |",
               "|---|" + "---:|" * (len(minute_marks) + 2) + "---|"]

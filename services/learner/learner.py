@@ -23,7 +23,14 @@ from common.logs import RejectCounter, setup_logging
 from common.model import state_arrays
 from common.ppo import explained_variance
 from common.rollout import rollout_segment
-from common.update import batch_from_segments, default_epochs, ppo_update, training_model, use_bf16
+from common.update import (
+    batch_from_segments,
+    default_epochs,
+    ppo_update,
+    proximal_logprobs,
+    training_model,
+    use_bf16,
+)
 from services.evaluate import (
     metrics_fields,
     read_evaluation,
@@ -356,6 +363,9 @@ class Learner:
 
         batch = batch_from_segments([rollout_segment(m.arrays) for m in rollouts],
                                     cfg.gamma, cfg.gae_lambda, self.device)
+        if cfg.correct_lag and any(self.counters["policy_version"] != m.meta["policy_version"]
+                                   for m in rollouts):
+            batch["proximal_logprobs"] = proximal_logprobs(self.model, batch, self.bf16)
         losses = self.guarded_update(batch)
         if losses is None:
             return None
