@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from common.envs import ACTION_SETS, DEFAULT_GAME, EnvOptions, make_env, make_retro
-from services.actor.policy import make_policy, sample_action
+from common.policy import make_policy, sample_action
 
 STACK = 4
 

@@ -15,7 +15,7 @@ import zmq
 
 from common import protocol
 from common.envs import DEFAULT_GAME, num_actions
-from services.actor.numpy_policy import nature_cnn_shapes
+from common.numpy_policy import nature_cnn_shapes
 
 STACK = 4
 FRAME_BYTES = 84 * 84

@@ -1,10 +1,18 @@
-"""Stopping child processes: SIGTERM, a shared grace period, then SIGKILL."""
+"""Stopping processes: this one on SIGTERM or Ctrl-C, and its children (SIGTERM,
+a shared grace period, then SIGKILL)."""
 from __future__ import annotations
 
 import signal
 import subprocess
 import time
 from typing import Callable
+
+
+def stop_on_signals(request_stop: Callable[..., object]) -> None:
+    """Call ``request_stop(signum, frame)`` on SIGTERM and on SIGINT (Ctrl-C)
+    instead of dying, so the main loop ends its phase and cleans up."""
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
 
 
 def stop_processes(procs: dict[str, subprocess.Popen], grace: float,

@@ -7,14 +7,13 @@ first. Options not listed here reach every service as RETROFLEET_* variables.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 
 from common.config import Checked, option, parse_config, require
-from common.processes import stop_processes
+from common.processes import stop_on_signals, stop_processes
 
 PROG = "python -m services.launch"
 STOP_GRACE = 20.0  # seconds a service gets to exit after SIGTERM (learner checkpoints)
@@ -91,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    stop_on_signals(on_signal)
 
     procs: dict[str, subprocess.Popen] = {}
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

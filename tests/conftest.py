@@ -47,7 +47,7 @@ class Services:
                           "--rollout-endpoint", self.endpoint("rollouts"),
                           "--weights-endpoint", self.endpoint("weights"),
                           "--telemetry-endpoint", self.endpoint("tele_in"),
-                          "--wait-learner", "60", "--log-interval", "2", *args,
+                          "--wait-learner", "180", "--log-interval", "2", *args,
                           log=f"actor-{actor_id}")
 
     def log_text(self, name: str) -> str:

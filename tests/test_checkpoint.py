@@ -10,7 +10,7 @@ import time
 import pytest
 import torch
 
-from services.learner.checkpoint import checkpoint_paths, load_newest, save_checkpoint
+from common.checkpoint import checkpoint_paths, load_newest, save_checkpoint
 from tests.conftest import REPO
 
 FITS = lambda state: None  # noqa: E731  (every readable checkpoint fits)
@@ -117,7 +117,7 @@ def test_loading_never_executes_code_from_the_file(tmp_path):
 WRITER = """
 import sys, torch
 from pathlib import Path
-from services.learner.checkpoint import save_checkpoint
+from common.checkpoint import save_checkpoint
 update = 0
 while True:
     update += 1

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from common.model import ActorCritic
-from services.evaluate import (
+from common.checkpoint import save_checkpoint
+from common.evaluation import (
     metrics_fields,
     read_evaluation,
     start_background_evaluation,
     stop_background_evaluation,
 )
-from services.learner.checkpoint import save_checkpoint
+from common.model import ActorCritic
 from services.learner.config import LearnerConfig
 from tests.conftest import REPO
 

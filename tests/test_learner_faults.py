@@ -199,3 +199,12 @@ def test_an_update_that_goes_non_finite_is_undone(tmp_path, monkeypatch):
             assert torch.equal(tensor, before[name]), name
     finally:
         learner.close()
+
+
+def test_a_run_dir_that_cannot_be_written_is_one_line(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    result = subprocess.run(learner_command(blocker / "runs"), cwd=REPO, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1 and "cannot use run directory" in result.stderr

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from services.learner.checkpoint import checkpoint_paths
+from common.checkpoint import checkpoint_paths
 from tests.conftest import REPO, Services, read_metrics, wait_for
 from tests.test_viewer_live import netns_problem
 

@@ -19,8 +19,8 @@ import zmq
 from common import protocol
 from common.envs import DEFAULT_GAME, EnvOptions, make_env, num_actions
 from common.model import ActorCritic, state_arrays
-from services.actor.numpy_policy import NumpyPolicy, _loaded_libraries, im2col, limit_blas_threads
-from services.actor.policy import RandomPolicy, TorchPolicy, make_policy, sample_action
+from common.numpy_policy import NumpyPolicy, _loaded_libraries, im2col, limit_blas_threads
+from common.policy import RandomPolicy, TorchPolicy, make_policy, sample_action
 
 STACK = 4
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.learner.checkpoint import checkpoint_paths
+from common.checkpoint import checkpoint_paths
 from tests.conftest import read_metrics, wait_for
 from tests.test_seeds import anonymous_actor
 

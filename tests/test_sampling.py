@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from services.actor.policy import sample_action
+from common.policy import sample_action
 
 
 def softmax(logits):
@@ -34,7 +34,7 @@ def test_same_seed_same_actions_and_extreme_logits():
 
 
 def test_choose_action_greedy_or_sampled():
-    from services.actor.policy import choose_action
+    from common.policy import choose_action
     logits = np.array([0.1, 2.0, -1.0, 1.9], np.float32)
     assert choose_action(logits, np.random.default_rng(0), greedy=True) == (1, 0.0)
     assert choose_action(logits, np.random.default_rng(5), greedy=False) == \

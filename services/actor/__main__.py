@@ -6,6 +6,7 @@ import sys
 from common.bus import EndpointError
 from common.config import fail, parse_config
 from common.envs import GameNotFound
+from common.processes import stop_on_signals
 from services.actor.config import ActorConfig
 
 PROG = "python -m services.actor"
@@ -15,13 +16,13 @@ def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(ActorConfig, argv, PROG,
                        "Run one emulator: act with the learner's latest weights, push "
                        "rollouts to the learner, publish game frames for viewers.")
-    from services.actor.actor import Actor, LearnerUnreachable, install_signal_handlers
+    from services.actor.actor import Actor, LearnerUnreachable
 
     try:
         actor = Actor(cfg)
     except (GameNotFound, EndpointError) as exc:
         return fail(PROG, str(exc))
-    install_signal_handlers(actor)
+    stop_on_signals(actor.request_stop)
     try:
         return actor.run()
     except LearnerUnreachable as exc:

@@ -1,7 +1,6 @@
 """One emulator, a CPU copy of the policy, rollouts out, weights in, frames out."""
 from __future__ import annotations
 
-import signal
 import time
 from collections import deque
 
@@ -13,10 +12,10 @@ from common import protocol
 from common.bus import connect, load_curve, make_socket
 from common.envs import game_screen, make_env
 from common.logs import setup_logging
+from common.policy import RandomPolicy, choose_action, make_policy
 from common.rollout import RolloutBuilder
 from common.seeds import actor_seed, default_actor_id
 from services.actor.config import ActorConfig
-from services.actor.policy import RandomPolicy, choose_action, make_policy
 
 # Seconds without any message from the learner (weights or heartbeat, each
 # about once a second, also during updates) before an actor says it is away.
@@ -310,8 +309,3 @@ class Actor:
             if sock is not None:
                 sock.close(linger=0)
         self.env.close()
-
-
-def install_signal_handlers(target) -> None:
-    signal.signal(signal.SIGTERM, target.request_stop)
-    signal.signal(signal.SIGINT, target.request_stop)

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import sys
 
 from common.config import fail, parse_config
+from common.processes import stop_on_signals
 from services.evaluate.config import EvaluateConfig
 
 PROG = "python -m services.evaluate"
 
 
-def _stop_on_sigterm(*_: object) -> None:
-    raise KeyboardInterrupt  # unwinds into the pool's cleanup, like Ctrl-C
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt  # unwinds into the pool's cleanup, as Ctrl-C does
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,8 +23,8 @@ def main(argv: list[str] | None = None) -> int:
                        "processes; print and save the raw game score statistics.")
     if cfg.nice:
         os.nice(cfg.nice)  # before the workers start: they inherit it
+    from common.checkpoint_source import CheckpointError, resolve
     from services.evaluate.evaluator import Evaluation
-    from services.evaluate.source import CheckpointError, resolve
 
     try:
         source = resolve(cfg.run, cfg.checkpoint)
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluation.progress(f"evaluating {source.path} (update {source.update}): {cfg.episodes} "
                         f"episodes{' + as many random' if cfg.baseline else ''}, {workers} "
                         f"workers, seed {seed}")
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    stop_on_signals(_interrupt)
     try:
         report = evaluation.run()
     except KeyboardInterrupt:

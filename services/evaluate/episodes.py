@@ -16,8 +16,8 @@ import time
 import numpy as np
 
 from common.envs import EnvOptions, make_env
+from common.policy import RandomPolicy, TorchPolicy, choose_action
 from common.seeds import actor_seed
-from services.actor.policy import RandomPolicy, TorchPolicy, choose_action
 
 POLICY, RANDOM = "policy", "random"
 

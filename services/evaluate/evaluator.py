@@ -6,10 +6,10 @@ import sys
 import time
 from pathlib import Path
 
+from common.checkpoint_source import LoadedCheckpoint
 from services.evaluate.config import EvaluateConfig
 from services.evaluate.episodes import POLICY, RANDOM, episode_seed, init_worker, run_task
 from services.evaluate.report import format_table, gain, summarize, write_json
-from services.evaluate.source import LoadedCheckpoint
 
 
 class Evaluation:

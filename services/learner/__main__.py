@@ -6,6 +6,7 @@ import sys
 from common.bus import EndpointError
 from common.config import fail, parse_config
 from common.envs import GameNotFound
+from common.processes import stop_on_signals
 from services.learner.config import LearnerConfig
 
 PROG = "python -m services.learner"
@@ -15,7 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(LearnerConfig, argv, PROG,
                        "Receive rollouts from actors, run PPO updates, publish weights, "
                        "write runs/<name>/metrics.jsonl and checkpoints.")
-    from services.learner.learner import Learner, install_signal_handlers
+    from services.learner.learner import Learner
     from services.learner.runlock import RunLocked
 
     if cfg.device == "cuda":
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # the run directory: under a file, read-only, ...
         return fail(PROG, f"cannot use run directory {cfg.run_dir}/{cfg.run_name}: "
                           f"{exc.strerror or exc}")
-    install_signal_handlers(learner)
+    stop_on_signals(learner.request_stop)
     try:
         return learner.run()
     finally:

@@ -6,7 +6,6 @@ import dataclasses
 import json
 import math
 import os
-import signal
 import subprocess
 import time
 from collections import deque
@@ -18,7 +17,14 @@ import zmq
 
 from common import protocol
 from common.bus import bind, connect, load_curve, make_socket
+from common.checkpoint import load_newest, save_checkpoint
 from common.envs import FRAME_SHAPE, num_actions
+from common.evaluation import (
+    metrics_fields,
+    read_evaluation,
+    start_background_evaluation,
+    stop_background_evaluation,
+)
 from common.logs import RejectCounter, setup_logging
 from common.model import state_arrays
 from common.ppo import explained_variance
@@ -31,13 +37,6 @@ from common.update import (
     training_model,
     use_bf16,
 )
-from services.evaluate import (
-    metrics_fields,
-    read_evaluation,
-    start_background_evaluation,
-    stop_background_evaluation,
-)
-from services.learner.checkpoint import load_newest, save_checkpoint
 from services.learner.config import LearnerConfig
 from services.learner.history import History
 from services.learner.pacing import FleetPacer
@@ -86,6 +85,7 @@ class Learner:
         self.evaluation: tuple[subprocess.Popen, Path] | None = None  # (process, report path)
         self.eval_fields: dict = {}  # a finished evaluation, for the next metrics row
         self.stopping = False
+        self.logged_update, self.quiet_logs = -1, 0  # progress lines: see log_progress
         self.tensorboard: TensorBoardLog | None = None  # opened once the resume point is known
 
         self.ctx = ctx or zmq.Context.instance()
@@ -433,10 +433,17 @@ class Learner:
         }
 
     def log_progress(self, row: dict, pending_steps: int) -> None:
-        if not row:
+        """One line per new update (at most every --log-interval); while no update
+        comes, what the batch is waiting for."""
+        if row and row["update"] == self.logged_update:
+            self.quiet_logs += 1
+            if self.quiet_logs % 6:  # say it again only every sixth interval
+                return
+        if not row or row["update"] == self.logged_update:
             self.log.info("waiting for rollouts (%d steps pending of %d), policy v%d",
                           pending_steps, self.cfg.batch_steps, self.counters["policy_version"])
             return
+        self.logged_update, self.quiet_logs = row["update"], 0
         mean = row["mean_return"]
         self.log.info(
             "update %d  steps %d  sps %.0f  mean return %s  entropy %.2f  lag %.1f/%d  "
@@ -456,8 +463,3 @@ class Learner:
         if self.curve is not None:
             self.curve.stop()
         self.run_lock.release()
-
-
-def install_signal_handlers(learner: Learner) -> None:
-    signal.signal(signal.SIGTERM, learner.request_stop)
-    signal.signal(signal.SIGINT, learner.request_stop)

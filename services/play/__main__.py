@@ -5,6 +5,7 @@ import sys
 
 from common.bus import EndpointError
 from common.config import fail, parse_config
+from common.processes import stop_on_signals
 from services.play.config import PlayConfig
 
 PROG = "python -m services.play"
@@ -15,8 +16,8 @@ def main(argv: list[str] | None = None) -> int:
                        "Watch a trained checkpoint play: a relay, N actors that act with the "
                        "checkpoint's weights (no learner, no rollouts) and a viewer, as "
                        "separate processes; Ctrl-C stops them all.")
-    from services.evaluate.source import CheckpointError, find_checkpoint, load_checkpoint
-    from services.play.player import Player, install_signal_handlers
+    from common.checkpoint_source import CheckpointError, find_checkpoint, load_checkpoint
+    from services.play.player import Player
 
     try:
         path = find_checkpoint(cfg.run, cfg.checkpoint)
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         player = Player(cfg, source, follow_dir=path.parent if cfg.follow else None)
     except EndpointError as exc:
         return fail(PROG, str(exc))
-    install_signal_handlers(player)
+    stop_on_signals(player.request_stop)
     try:
         return player.run()
     finally:

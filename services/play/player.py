@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,13 +17,14 @@ import zmq
 
 from common import protocol
 from common.bus import bind, make_socket
+from common.checkpoint_source import CheckpointError, LoadedCheckpoint, load_checkpoint
 from common.logs import setup_logging
-from services.evaluate.source import CheckpointError, LoadedCheckpoint, load_checkpoint
-from services.launch import stop_all
+from common.processes import stop_processes
 from services.play.config import PlayConfig
 
 SENDER = "play"
 FOLLOW_EVERY = 5.0  # seconds between looks for a newer checkpoint (--follow)
+STOP_GRACE = 20.0  # seconds a service gets to exit after SIGTERM (the viewer ends its recording)
 
 
 def bus_ports(cfg: PlayConfig) -> tuple[int, int, int]:
@@ -83,7 +83,7 @@ class Player:
 
     def follow_newest(self) -> None:
         """Switch to the run's newest checkpoint if it is newer than the one playing."""
-        from services.learner.checkpoint import checkpoint_paths
+        from common.checkpoint import checkpoint_paths
 
         newest = next(iter(checkpoint_paths(self.follow_dir)), None)
         if newest is None or newest.name <= self.source.path.name:
@@ -136,7 +136,7 @@ class Player:
                     break
                 time.sleep(0.2)
         finally:
-            stop_all(self.procs)
+            self.stop_services()
         return code
 
     def ended_services(self) -> tuple[str | None, int]:
@@ -152,13 +152,12 @@ class Player:
             return f"viewer exited with status {viewer.returncode}", int(viewer.returncode != 0)
         return None, 0
 
+    def stop_services(self) -> None:
+        stop_processes(self.procs, STOP_GRACE, on_kill=lambda name: self.log.warning(
+            "%s did not stop in %gs, killing it", name, STOP_GRACE))
+
     def request_stop(self, *_: object) -> None:
         self.stopping = True
 
     def close(self) -> None:
         self.weights.close(linger=0)
-
-
-def install_signal_handlers(player: Player) -> None:
-    signal.signal(signal.SIGTERM, player.request_stop)
-    signal.signal(signal.SIGINT, player.request_stop)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from common.bus import CurveOptions, EndpointError, load_curve, require_endpoints
 from common.config import fail, option, parse_config, require
+from common.processes import stop_on_signals
 
 PROG = "python -m services.relay"
 
@@ -25,14 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(RelayConfig, argv, PROG,
                        "Forward telemetry (frames, episodes, training stats) from actors and "
                        "the learner to any number of viewers.")
-    from services.relay.relay import Relay, install_signal_handlers
+    from services.relay.relay import Relay
 
     try:
         relay = Relay(cfg.in_bind, cfg.out_bind, log_interval=cfg.log_interval,
                       curve=load_curve(cfg, None, server=True))
     except EndpointError as exc:
         return fail(PROG, str(exc))
-    install_signal_handlers(relay)
+    stop_on_signals(relay.request_stop)
     try:
         return relay.run()
     finally:

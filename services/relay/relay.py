@@ -7,7 +7,6 @@ viewer only loses its own messages (XPUB drops at its HWM, never blocks).
 """
 from __future__ import annotations
 
-import signal
 import time
 
 import zmq
@@ -72,8 +71,3 @@ class Relay:
         self.outbound.close(linger=0)
         if self.curve is not None:
             self.curve.stop()
-
-
-def install_signal_handlers(relay: Relay) -> None:
-    signal.signal(signal.SIGTERM, relay.request_stop)
-    signal.signal(signal.SIGINT, relay.request_stop)

@@ -6,6 +6,7 @@ import sys
 
 from common.bus import EndpointError
 from common.config import fail, parse_config
+from common.processes import stop_on_signals
 from services.viewer.config import ViewerConfig
 
 PROG = "python -m services.viewer"
@@ -19,13 +20,13 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.nice:
         os.nice(cfg.nice)  # the viewer's CPU is taken from training on a shared machine
     from services.viewer.outputs import OutputError
-    from services.viewer.viewer import SnapshotTimeout, Viewer, install_signal_handlers
+    from services.viewer.viewer import SnapshotTimeout, Viewer
 
     try:
         viewer = Viewer(cfg)
     except (EndpointError, OutputError) as exc:
         return fail(PROG, str(exc))
-    install_signal_handlers(viewer)
+    stop_on_signals(viewer.request_stop)
     try:
         return viewer.run()
     except (SnapshotTimeout, OutputError) as exc:

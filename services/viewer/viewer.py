@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import time
 
 import cv2
@@ -175,8 +174,3 @@ class Viewer:
             self.log.info("recorded %d frames to %s", self.recorder.frames, self.cfg.record)
         if self.window:
             self.window.close()
-
-
-def install_signal_handlers(viewer: Viewer) -> None:
-    signal.signal(signal.SIGTERM, viewer.request_stop)
-    signal.signal(signal.SIGINT, viewer.request_stop)

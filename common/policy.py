@@ -1,9 +1,12 @@
 """The actor's CPU copy of the policy, and action sampling from its own RNG.
 
+Shared by the actor, the evaluator and the benchmarks.
+
 Every policy is ``policy(obs_uint8_stack) -> (logits (A,), value)`` with
 ``describe()``, ``load(arrays)`` and ``num_actions``. The numpy one is the
 actor's default: same outputs as torch, faster at batch 1 on this CPU, and it
-keeps torch (~220 MB per process) out of the actor entirely.
+keeps torch (hundreds of MB per process: the policy row of docs/BENCHMARKS.md)
+out of the actor entirely.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import math
 
 import numpy as np
 
-from services.actor.numpy_policy import NumpyPolicy
+from common.numpy_policy import NumpyPolicy
 
 INFERENCE_CHOICES = ("numpy", "torch")
 

@@ -54,7 +54,7 @@ def find_checkpoint(run: str, checkpoint: str) -> Path:
 
     ``run`` may be a run folder (runs/NAME) or just NAME under runs/.
     """
-    from services.learner.checkpoint import checkpoint_paths
+    from common.checkpoint import checkpoint_paths  # imports torch: only when needed
 
     if bool(run) == bool(checkpoint):
         raise CheckpointError("give exactly one of --run DIR or --checkpoint FILE")

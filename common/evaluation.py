@@ -1,8 +1,10 @@
 """Evaluate checkpoints during training, in a separate low-priority process.
 
-The learner's whole hook: after writing a checkpoint, ``start_background_evaluation``;
-in its periodic duties, ``proc.poll()`` and, once finished, ``read_evaluation``
-and ``metrics_fields`` for the next metrics.jsonl row. No torch is imported
+The contract between the learner and ``services.evaluate``, which the learner
+runs as a command (services never import each other). The learner's whole hook:
+after writing a checkpoint, ``start_background_evaluation``; in its periodic
+duties, ``proc.poll()`` and, once finished, ``read_evaluation`` and
+``metrics_fields`` for the next metrics.jsonl row. No torch is imported
 here, and the evaluation runs at niceness 10 with one worker by default, so
 training keeps the CPU.
 """
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from common.processes import stop_processes
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 def start_background_evaluation(checkpoint_path: Path | str, episodes: int,

@@ -1,7 +1,8 @@
 """The learner's Nature-CNN actor-critic in plain numpy, for actors without torch.
 
-``import torch`` alone costs ~220 MB per process; an actor only needs batch-1
-inference, which is three small convolutions and two matrix products. Each
+``import torch`` alone costs hundreds of MB per process (the policy row of
+docs/BENCHMARKS.md, from ``benchmarks.loops --loop infer``); an actor only needs
+batch-1 inference, which is three small convolutions and two matrix products. Each
 convolution is an im2col (a strided view of the input, copied once) followed by
 one BLAS matrix product, so this runs as fast as torch on one thread while the
 actor's process stays small. It loads the very arrays the learner publishes
