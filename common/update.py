@@ -18,27 +18,24 @@ from common.config import Checked, option, require
 from common.model import ActorCritic
 from common.ppo import gae, ppo_loss
 
-# Epochs when --epochs is 0 (auto), by the device that runs the update.
-CPU_EPOCHS, CUDA_EPOCHS = 2, 4
-
-
-def default_epochs(device: torch.device) -> int:
-    return CUDA_EPOCHS if device.type == "cuda" else CPU_EPOCHS
-
 
 @dataclass
 class PPOOptions(Checked):
-    """PPO hyperparameters; the defaults are CleanRL's ppo_atari.py."""
+    """PPO hyperparameters: CleanRL's ppo_atari.py, except the value loss, which is
+    stable-baselines3's (unclipped, weight 1 on 0.5 x squared error): it learned
+    twice as much per sample here (docs/RESULTS.md, ablations)."""
+    epochs: int = option(4, "passes over each batch")
     minibatches: int = option(4, "minibatches per epoch")
     learning_rate: float = option(2.5e-4, "Adam learning rate")
     anneal_lr: bool = option(True, "decay the learning rate linearly to 0 over --total-steps")
     gamma: float = option(0.99, "discount factor")
     gae_lambda: float = option(0.95, "GAE lambda")
     clip_coef: float = option(0.1, "PPO ratio clip range (also the value clip range)")
-    clip_vloss: bool = option(True, "clip the value update around the behaviour values "
-                              "(CleanRL; SB3 does not)")
+    clip_vloss: bool = option(False, "clip the value update around the behaviour values "
+                              "(CleanRL does; SB3 does not, nor does retrofleet by default)")
     ent_coef: float = option(0.01, "entropy bonus coefficient")
-    vf_coef: float = option(0.5, "value loss coefficient (the loss is 0.5 x squared error)")
+    vf_coef: float = option(1.0, "value loss coefficient; the loss is 0.5 x squared error, "
+                            "so 1.0 is SB3's 0.5 and CleanRL's 0.5 is 0.25 of SB3's")
     max_grad_norm: float = option(0.5, "gradient norm clip")
     correct_lag: bool = option(True, "when a batch holds samples acted with an older policy "
                                "(--max-policy-lag > 0), clip around the current policy and "
@@ -49,6 +46,7 @@ class PPOOptions(Checked):
                             "(bf16 on such a CPU, else fp32)", choices=["auto", "fp32", "bf16"])
 
     def check(self) -> None:
+        require(1 <= self.epochs <= 100, "--epochs must be between 1 and 100")
         require(1 <= self.minibatches <= 1024, "--minibatches must be between 1 and 1024")
         require(0 < self.learning_rate <= 1, "--learning-rate must be in (0, 1]")
         require(0 < self.gamma <= 1, "--gamma must be in (0, 1]")
@@ -126,7 +124,7 @@ def proximal_logprobs(model: nn.Module, batch: dict[str, torch.Tensor], bf16: bo
 
 
 def ppo_update(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict[str, torch.Tensor],
-               opts: PPOOptions, epochs: int, rng: np.random.Generator,
+               opts: PPOOptions, rng: np.random.Generator,
                on_minibatch: Callable[[], None] | None = None,
                bf16: bool = False) -> dict[str, float]:
     """CleanRL's epochs x minibatches loop; returns the mean losses of the last epoch.
@@ -141,7 +139,7 @@ def ppo_update(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict[s
     minibatch = max(1, size // opts.minibatches)
     sums: dict[str, float] = {}
     count = 0
-    for epoch in range(epochs):
+    for epoch in range(opts.epochs):
         order = torch.from_numpy(rng.permutation(size)).to(batch["actions"].device)
         for start in range(0, size, minibatch):
             idx = order[start:start + minibatch]
@@ -159,7 +157,7 @@ def ppo_update(model: nn.Module, optimizer: torch.optim.Optimizer, batch: dict[s
             optimizer.step()
             if on_minibatch is not None:
                 on_minibatch()
-            if epoch == epochs - 1:
+            if epoch == opts.epochs - 1:
                 for name in ("policy", "value", "entropy", "approx_kl", "clip_fraction"):
                     sums[name] = sums.get(name, 0.0) + float(getattr(loss, name).detach())
                 count += 1

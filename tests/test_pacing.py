@@ -104,3 +104,21 @@ def test_a_released_actor_s_delivery_counts_from_its_release():
     pacer.arrived("1", waits=True, now=5.7)
     pacer.new_batch(now=6.0)
     assert pacer.patience == max(1.0, 2 * 1.0)  # slowest: 1.0 s (batch start to 2.0)
+
+
+def test_a_fleet_larger_than_one_batch_fills_its_round():
+    pacer = pacer_after_one_batch()  # 8 actors expected
+    for actor in FLEET[:4]:  # 4 rollouts may already fill --batch-steps
+        pacer.arrived(actor, waits=True, now=1.5)
+    assert not pacer.round_complete(now=1.6)  # the other 4 are still coming
+    for actor in FLEET[4:]:
+        pacer.arrived(actor, waits=True, now=1.8)
+    assert pacer.round_complete(now=1.8)
+
+
+def test_a_silent_actor_does_not_hold_the_round_forever():
+    pacer = pacer_after_one_batch()
+    for actor in FLEET[:7]:  # actor "7" was stopped
+        pacer.arrived(actor, waits=True, now=1.5)
+    assert not pacer.round_complete(now=2.0)
+    assert pacer.round_complete(now=1.5 + pacer.patience)

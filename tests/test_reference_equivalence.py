@@ -67,10 +67,10 @@ def test_rollouts_rebuilt_by_the_learner_equal_the_reference_batch():
     first = training_model(10, STACK, device)
     second = training_model(10, STACK, device)
     load_state_arrays(second, state_arrays(first))
-    opts = PPOOptions(minibatches=2)
+    opts = PPOOptions(minibatches=2, epochs=2)
     for model, batch in ((first, services), (second, reference)):
         optimizer = torch.optim.Adam(model.parameters(), lr=opts.learning_rate, eps=1e-5)
-        ppo_update(model, optimizer, batch, opts, 2, np.random.default_rng(1))
+        ppo_update(model, optimizer, batch, opts, np.random.default_rng(1))
     after_first, after_second = state_arrays(first), state_arrays(second)
     for name in after_first:
         np.testing.assert_array_equal(after_first[name], after_second[name], err_msg=name)

@@ -11,7 +11,7 @@ from tests.conftest import read_metrics, wait_for
 
 pytestmark = pytest.mark.slow
 
-SMALL = ("--batch-steps", "128", "--minibatches", "2")  # --epochs: the CPU default
+SMALL = ("--batch-steps", "128", "--minibatches", "2")  # --epochs: the default
 
 
 def test_learner_and_two_actors_train(services, tmp_path):
@@ -38,7 +38,6 @@ def test_learner_and_two_actors_train(services, tmp_path):
 
     config = json.loads((run_dir / "t" / "config.json").read_text())
     assert config["batch_steps"] == 128 and config["device"] == "cpu"
-    assert config["epochs_resolved"] == 2  # --epochs 0 resolved for a CPU learner
     # The actors adopted the new weights: their status lines show later versions.
     def newest_version_seen_by_actor():
         found = re.findall(r"policy v(\d+)", services.log_text("actor-0"))

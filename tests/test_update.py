@@ -25,9 +25,9 @@ def random_batch(seed: int) -> dict[str, torch.Tensor]:
 
 
 def updated(model: torch.nn.Module, batch: dict) -> tuple[dict[str, np.ndarray], dict]:
-    opts = PPOOptions(minibatches=2)
+    opts = PPOOptions(minibatches=2, epochs=2)
     optimizer = torch.optim.Adam(model.parameters(), lr=opts.learning_rate, eps=1e-5)
-    losses = ppo_update(model, optimizer, batch, opts, 2, np.random.default_rng(0))
+    losses = ppo_update(model, optimizer, batch, opts, np.random.default_rng(0))
     return state_arrays(model), losses
 
 
@@ -112,7 +112,7 @@ def test_bf16_update_moves_the_policy_as_fp32_does():
     opts = PPOOptions(minibatches=2)
     for flag, model in models.items():
         optimizer = torch.optim.Adam(model.parameters(), lr=opts.learning_rate, eps=1e-5)
-        ppo_update(model, optimizer, batch, opts, 4, np.random.default_rng(0), bf16=flag)
+        ppo_update(model, optimizer, batch, opts, np.random.default_rng(0), bf16=flag)
 
     def outputs(model):
         with torch.no_grad():

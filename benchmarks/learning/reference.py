@@ -29,7 +29,6 @@ from common.seeds import actor_seed
 from common.update import (
     PPOOptions,
     batch_from_segments,
-    default_epochs,
     ppo_update,
     training_model,
     use_bf16,
@@ -38,7 +37,6 @@ from common.update import (
 
 @dataclass
 class ReferenceOptions(PPOOptions):
-    epochs: int = option(0, "passes over each batch (0: the learner's default for the device)")
     rollout_len: int = option(128, "steps per env per update (the actors' --rollout-len)")
     total_steps: int = option(10_000_000, "length of the learning-rate schedule")
     torch_threads: int = option(0, "CPU threads (0: all cores, at most 4, as the learner)")
@@ -82,7 +80,6 @@ def run_reference(out: Path, seed: int, env_opts: EnvOptions, envs: int, max_ste
     opts = reference_options(variant)
     device = torch.device("cpu")
     torch.set_num_threads(opts.torch_threads or min(4, os.cpu_count() or 1))
-    epochs = opts.epochs or default_epochs(device)
     bf16 = use_bf16(opts.precision, device)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -93,8 +90,7 @@ def run_reference(out: Path, seed: int, env_opts: EnvOptions, envs: int, max_ste
     probe = vec.single_action_space.n
     model = training_model(probe, env_opts.frame_stack, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=opts.learning_rate, eps=1e-5)
-    record = RunRecord(out, "reference", seed, {**dataclasses.asdict(opts), "epochs": epochs,
-                                                "bf16": bf16,
+    record = RunRecord(out, "reference", seed, {**dataclasses.asdict(opts), "bf16": bf16,
                                                 "envs": envs, "env": vars(env_opts)})
     deadline = time.monotonic() + max_minutes * 60 if max_minutes else float("inf")
     T = opts.rollout_len
@@ -128,7 +124,7 @@ def run_reference(out: Path, seed: int, env_opts: EnvOptions, envs: int, max_ste
                     * opts.learning_rate
             batch = batch_from_segments(column_segments(store), opts.gamma, opts.gae_lambda,
                                         device)
-            losses = ppo_update(model, optimizer, batch, opts, epochs, rng, bf16=bf16)
+            losses = ppo_update(model, optimizer, batch, opts, rng, bf16=bf16)
             record.point(steps, update_seconds=time.monotonic() - t0,
                          **{("loss_" + k if k in ("policy", "value") else k): v
                             for k, v in losses.items()})

@@ -1,4 +1,4 @@
-"""Learner configuration. PPO defaults are CleanRL's ppo_atari.py."""
+"""Learner configuration (the PPO options are common.update.PPOOptions)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,8 +23,6 @@ class LearnerConfig(EnvOptions, PPOOptions, CurveOptions):
     total_steps: int = option(10_000_000, "agent steps to train for (also the LR schedule length)")
     max_minutes: float = option(0.0, "stop after this many minutes of training (0: no limit)")
     batch_steps: int = option(1024, "agent steps gathered per PPO update")
-    epochs: int = option(0, "passes over each batch (0: 2 on CPU, where the update is the "
-                         "bottleneck; CleanRL's 4 on CUDA)")
     max_policy_lag: int = option(0, "use rollouts acted with a policy at most this many "
                                  "versions old; older ones are dropped and counted. 0: "
                                  "lockstep, every sample from the newest policy as in "
@@ -53,7 +51,6 @@ class LearnerConfig(EnvOptions, PPOOptions, CurveOptions):
         require(self.total_steps >= 1, "--total-steps must be at least 1")
         require(self.max_minutes >= 0, "--max-minutes must not be negative")
         require(1 <= self.batch_steps <= 1_000_000, "--batch-steps must be between 1 and 1000000")
-        require(0 <= self.epochs <= 100, "--epochs must be between 0 (auto) and 100")
         require(self.minibatches <= self.batch_steps,
                 "--minibatches must not exceed --batch-steps")
         require(0 <= self.torch_threads <= 256, "--torch-threads must be between 0 and 256")

@@ -31,7 +31,6 @@ from common.ppo import explained_variance
 from common.rollout import rollout_segment
 from common.update import (
     batch_from_segments,
-    default_epochs,
     ppo_update,
     proximal_logprobs,
     training_model,
@@ -66,7 +65,6 @@ class Learner:
         self.device = torch.device("cuda" if cfg.device == "cuda" or (
             cfg.device == "auto" and torch.cuda.is_available()) else "cpu")
         torch.set_num_threads(cfg.torch_threads or min(4, os.cpu_count() or 1))
-        self.epochs = cfg.epochs or default_epochs(self.device)
         self.bf16 = use_bf16(cfg.precision, self.device)
         torch.manual_seed(cfg.seed)
         self.rng = np.random.default_rng(cfg.seed)
@@ -126,7 +124,7 @@ class Learner:
                 old.unlink()
         with open(self.run_path / "config.json", "w") as f:
             json.dump({**dataclasses.asdict(self.cfg), "device": str(self.device),
-                       "epochs_resolved": self.epochs, "bf16": self.bf16,
+                       "bf16": self.bf16,
                        "num_actions": self.num_actions,
                        "resumed_from": self.resumed_from}, f, indent=2)
         self.tensorboard = TensorBoardLog(self.run_path / "tb", self.counters["env_steps"],
@@ -285,7 +283,7 @@ class Learner:
         cfg = self.cfg
         self.resume_or_start()
         self.log.info("run %s on %s (%d epochs%s), %d actions, waiting for rollouts on %s",
-                      self.run_path, self.device, self.epochs, ", bf16" if self.bf16 else "",
+                      self.run_path, self.device, cfg.epochs, ", bf16" if self.bf16 else "",
                       self.num_actions, cfg.rollout_bind)
         self.publish_weights()
         started = time.monotonic()
@@ -300,11 +298,14 @@ class Learner:
 
         while not self.stopping:
             # 1. gather rollouts until a batch is full
+            # A round is every expected actor's rollout for this version: a fleet
+            # larger than one batch still trains on all of it (the batch grows).
+            round_done = self.pacer.round_complete(time.monotonic())
             pending_steps = self.receive(pending, interval, timeout_ms=50,
-                                         want_steps=cfg.batch_steps)
+                                         want_steps=cfg.batch_steps if round_done else 2**31)
 
             # 2. a full batch: one PPO update, then new weights go out at once
-            if pending_steps >= cfg.batch_steps:
+            if pending_steps >= cfg.batch_steps and self.pacer.round_complete(time.monotonic()):
                 row = self.train(pending, interval)
                 last_row = row or last_row
                 pending, pending_steps = [], 0
@@ -387,7 +388,7 @@ class Learner:
         weights are never published or checkpointed, and training goes on."""
         weights = {k: v.clone() for k, v in self.model.state_dict().items()}
         optimizer = copy.deepcopy(self.optimizer.state_dict())
-        losses = ppo_update(self.model, self.optimizer, batch, self.cfg, self.epochs, self.rng,
+        losses = ppo_update(self.model, self.optimizer, batch, self.cfg, self.rng,
                             on_minibatch=lambda: self.heartbeat("updating"), bf16=self.bf16)
         if all(math.isfinite(v) for v in losses.values()) and all(
                 torch.isfinite(p).all() for p in self.model.parameters()):

@@ -19,7 +19,9 @@ of the last batch, at least ``stall_seconds``. A fixed second misread a loaded
 machine, where 128 steps take several seconds, as a stalled fleet: it released
 the first finishers and the lag went to 1 for good.
 Actors still collecting ignore a "more": only one that arrives while an actor
-waits releases it.
+waits releases it. The other way round, a fleet larger than one batch: the
+batch waits for the whole round (every expected actor's rollout), so none of
+them arrives after the update only to be dropped as stale.
 """
 from __future__ import annotations
 
@@ -51,6 +53,13 @@ class FleetPacer:
         self.slowest = max(self.slowest, now - self.acting_since.get(actor_id, self.batch_started))
         self.acting_since[actor_id] = now  # an actor that does not wait goes straight on
         self.last_event = now
+
+    def round_complete(self, now: float) -> bool:
+        """Every actor of the previous batch has delivered for this one, or the quiet
+        spell says the missing ones are gone: with more actors than one batch needs,
+        the batch takes the whole round (lockstep), so no rollout is left to go stale."""
+        missing = self.previous - set(self.waiting)
+        return not missing or now - self.last_event >= self.patience
 
     def needs_more(self, now: float) -> bool:
         """True if waiting actors should act on; call while the batch is not full."""
