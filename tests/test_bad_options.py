@@ -22,7 +22,8 @@ LEARNER_BAD = [
     ("--run-name", "../escaped-run"), ("--run-name", "a/b"), ("--run-name", ""),
     ("--total-steps", "-1"), ("--gamma", "5"), ("--gae-lambda", "2"), ("--frame-stack", "0"),
     ("--keep-checkpoints", "-3"), ("--minibatches", "5000"), ("--batch-steps", "0"),
-    ("--epochs", "-1"), ("--weights-interval", "0"), ("--heartbeat-interval", "0"),
+    ("--epochs", "-1"), ("--epochs", "0"), ("--weights-interval", "0"),
+    ("--heartbeat-interval", "0"),
     ("--clip-coef", "0"), ("--ent-coef", "-0.1"), ("--max-grad-norm", "0"),
     ("--frame-skip", "0"), ("--sticky-prob", "2"), ("--noop-max", "-1"),
     ("--max-episode-steps", "0"), ("--eval-episodes", "0"), ("--max-minutes", "-5"),
@@ -33,8 +34,8 @@ ACTOR_BAD = [
     ("--max-episode-steps", "0"), ("--noop-max", "-1"), ("--frame-skip", "0"),
     ("--sticky-prob", "2"), ("--sticky-prob", "nan"), ("--jpeg-quality", "1000"),
     ("--rollouts-per-version", "0"), ("--frame-fps", "-1"), ("--wait-learner", "0"),
-    ("--weights-endpoint", "tcp://learner:99999"), ("--seed", "-2"), ("--max-steps", "-1"),
-    ("--torch-threads", "0"), ("--actor-id", "x" * 200),
+    ("--away-after", "0"), ("--weights-endpoint", "tcp://learner:99999"), ("--seed", "-2"),
+    ("--max-steps", "-1"), ("--torch-threads", "0"), ("--actor-id", "x" * 200),
 ]
 OTHERS = [
     (RelayConfig, "--in-bind", "tcp://*:70000"), (RelayConfig, "--log-interval", "0"),

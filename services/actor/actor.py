@@ -17,9 +17,6 @@ from common.rollout import RolloutBuilder
 from common.seeds import actor_seed, default_actor_id
 from services.actor.config import ActorConfig
 
-# Seconds without any message from the learner (weights or heartbeat, each
-# about once a second, also during updates) before an actor says it is away.
-LEARNER_AWAY_AFTER = 10.0
 DRAIN_EVERY = 16  # steps between reads of the weights socket while collecting
 
 
@@ -152,7 +149,7 @@ class Actor:
                 self.sent_with_version = 0
                 if quiet_noted:
                     self.log.info("learner is back after %.0fs", time.monotonic() - since)
-            elif not quiet_noted and time.monotonic() - self.last_heard > LEARNER_AWAY_AFTER:
+            elif not quiet_noted and time.monotonic() - self.last_heard > self.cfg.away_after:
                 # Once per gap; a learner busy with a long update still sends heartbeats.
                 self.log.info("learner away: nothing heard for %.0fs; waiting with policy v%d "
                               "(nothing buffered beyond the socket's 2 rollouts)",
@@ -296,7 +293,7 @@ class Actor:
         sps = (self.steps - last_steps) / max(now - last_time, 1e-9)
         mean = np.mean(self.recent_returns) if self.recent_returns else float("nan")
         away = (self.weights is not None and self.last_heard
-                and now - self.last_heard > LEARNER_AWAY_AFTER)
+                and now - self.last_heard > self.cfg.away_after)
         self.log.info("steps %d  sps %.0f  episodes %d  mean return %.1f  policy v%d%s",
                       self.steps, sps, self.episodes, mean, self.policy_version,
                       "  (learner away: waiting)" if away else "")

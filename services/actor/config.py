@@ -31,6 +31,9 @@ class ActorConfig(EnvOptions, CurveOptions):
                               "the viewer redraws at 4 per second by default")
     jpeg_quality: int = option(80, "JPEG quality of published frames")
     wait_learner: float = option(120.0, "seconds to wait for the first weights before giving up")
+    away_after: float = option(10.0, "seconds without any message from the learner (weights, "
+                               "or its heartbeat, sent also during updates) before logging "
+                               "'learner away'")
     max_steps: int = option(0, "stop after this many agent steps (0: run until stopped)")
     inference: str = option("numpy", "how the policy runs on the CPU: numpy (lean, no torch "
                             "in the actor) or torch", choices=["numpy", "torch"])
@@ -48,6 +51,7 @@ class ActorConfig(EnvOptions, CurveOptions):
         require(0 <= self.frame_fps <= 60, "--frame-fps must be between 0 and 60")
         require(1 <= self.jpeg_quality <= 100, "--jpeg-quality must be between 1 and 100")
         require(self.wait_learner > 0, "--wait-learner must be positive")
+        require(self.away_after > 0, "--away-after must be positive")
         require(self.max_steps >= 0, "--max-steps must be >= 0 (0: no limit)")
         require(1 <= self.torch_threads <= 256, "--torch-threads must be between 1 and 256")
         require(self.log_interval > 0, "--log-interval must be positive")
