@@ -43,8 +43,8 @@ class Variant:
 
 
 VARIANTS = [
-    Variant("default (2 epochs on CPU)", {}),
-    Variant("4 epochs (CleanRL)", {"RETROFLEET_EPOCHS": "4"}),
+    Variant("default (4 epochs)", {}),
+    Variant("2 epochs", {"RETROFLEET_EPOCHS": "2"}),
     Variant("1 epoch", {"RETROFLEET_EPOCHS": "1"}),
     # A second rollout per version is one version old: allow that lag, or it is dropped.
     Variant("2 rollouts/version, lag <= 1", {"RETROFLEET_ROLLOUTS_PER_VERSION": "2",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.config import Checked, fail, option, parse_config, require
-from common.envs import EnvOptions
+from common.envs import DEFAULT_GAME, EnvOptions
 
 PROG = "python -m benchmarks.learning"
 SYSTEMS = ("retrofleet", "reference", "sb3")
@@ -25,6 +25,7 @@ class LearningConfig(Checked):
     system: str = option("retrofleet", "what trains: the services, the single-process "
                          "reference PPO, or stable-baselines3 PPO", choices=list(SYSTEMS))
     seeds: str = option("0,1,2", "comma-separated seeds, run one after another")
+    game: str = option(DEFAULT_GAME, "stable-retro game id (retrofleet services.games lists them)")
     max_steps: int = option(400_000, "agent steps per run")
     max_minutes: float = option(0.0, "also stop a run after this many minutes (0: no limit)")
     env_preset: str = option("sb3", "env settings: 'sb3' (no sticky actions, no no-op "
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(PROG, str(exc))
     if not seeds or min(seeds) < 0:
         return fail(PROG, "--seeds must list non-negative seeds")
-    env_opts = EnvOptions(**ENV_PRESETS[cfg.env_preset])
+    env_opts = EnvOptions(game=cfg.game, **ENV_PRESETS[cfg.env_preset])
     label = cfg.label or "-".join([cfg.system, *(f"{k.lower()}{v}" for k, v in variant.items())])
     out_dir = Path(cfg.out)
     for seed in seeds:

@@ -34,7 +34,8 @@ def run_fleet(out: Path, seed: int, env_opts: EnvOptions, actors: int, max_steps
                                                  "env": vars(env_opts)})
     command = [sys.executable, "-m", "services.launch", "--actors", str(actors),
                "--viewer", "none", "--fresh", "--run-dir", str(run_dir), "--run-name", "run",
-               "--base-seed", str(seed), "--base-port", str(free_base_port())]
+               "--base-seed", str(seed), "--base-port", str(free_base_port()),
+               "--game", env_opts.game]
     if max_minutes:
         command += ["--max-minutes", str(max_minutes)]
     log_path = run_dir / "launch.log"
