@@ -59,7 +59,7 @@ def where_from(sources: dict[str, Source]) -> list[str]:
     if busy:
         lines += ["", f"**Measured on a busy machine:** {', '.join(f'`{b}`' for b in busy)}. "
                       "Their figures are what that machine gave, not what this code can do on "
-                      "a quiet one; `python -m benchmarks` now refuses to start when the machine "
+                      "a quiet one; `retrofleet bench` now refuses to start when the machine "
                       "is busy (unless `--allow-busy`, which marks the file)."]
     return lines
 
