@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.busy import machine_facts
 from common.config import Checked, fail, option, parse_config, require
 
 PROG = "python -m benchmarks"
@@ -52,17 +52,7 @@ class BenchConfig(Checked):
 
 
 def machine(start: dict) -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "system": platform.system(), "load_at_start": start["load"],
-            "steal_at_start": start["steal"]}
+    return {**machine_facts(), "load_at_start": start["load"], "steal_at_start": start["steal"]}
 
 
 def table(title: str, header: list[str], rows: list[list]) -> None:

@@ -9,6 +9,7 @@ says what else was running while it was measured.
 from __future__ import annotations
 
 import os
+import platform
 import statistics
 import threading
 import time
@@ -16,6 +17,20 @@ from pathlib import Path
 
 LOAD_PER_CORE = 0.5
 STEAL_LIMIT = 0.05
+
+
+def machine_facts() -> dict:
+    """The CPU model, core count, Python and OS: what every results file records."""
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "system": platform.system()}
 
 
 def load_average() -> list[float]:

@@ -9,35 +9,14 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import threading
 import time
 from collections import deque
 from pathlib import Path
 
+from benchmarks.busy import cpu_ticks, machine_facts, steal_between
+
 LOAD_EVERY = 30.0
-
-
-def cpu_ticks() -> tuple[int, int]:
-    """(total, steal) jiffies of all CPUs since boot, from /proc/stat."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-        values = [int(v) for v in fields]
-        return sum(values[:8]), values[7] if len(values) > 7 else 0
-    except (OSError, ValueError, IndexError):
-        return 0, 0
-
-
-def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
 
 
 class RunRecord:
@@ -47,7 +26,7 @@ class RunRecord:
         self.path = path
         self.started = time.time()
         self.data = {"system": system, "seed": seed, "settings": settings,
-                     "machine": machine(), "started": time.strftime(
+                     "machine": machine_facts(), "started": time.strftime(
                          "%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
                      "load": [], "points": [], "finished": None}
         self.returns: deque[float] = deque(maxlen=100)
@@ -75,12 +54,12 @@ class RunRecord:
             **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in extra.items()}})
 
     def sample_load(self) -> None:
-        total, steal = cpu_ticks()
-        d_total, d_steal = total - self._ticks[0], steal - self._ticks[1]
-        self._ticks = (total, steal)
+        ticks = cpu_ticks()
+        steal = steal_between(self._ticks, ticks)
+        self._ticks = ticks
         self.data["load"].append({"t": round(time.time() - self.started, 1),
                                   "loadavg": [round(x, 2) for x in os.getloadavg()],
-                                  "steal": round(d_steal / d_total, 4) if d_total else 0.0})
+                                  "steal": round(steal, 4)})
 
     def _load_loop(self) -> None:
         while not self._stop.wait(LOAD_EVERY):
