@@ -256,14 +256,17 @@ class Learner:
                 self.rejected(exc)
                 continue
             lag = self.counters["policy_version"] - msg.meta["policy_version"]
-            # An actor that acted with another version than ours has adopted (or
-            # is about to adopt) the current one: it is acting, not waiting.
-            self.pacer.arrived(msg.meta["actor_id"], msg.meta["waits"] and lag == 0,
-                               time.monotonic())
             if lag > self.cfg.max_policy_lag or lag < 0:
                 # lag < 0: acted with weights from before a restart that we lost.
+                # Pacing ignores it: its sender is acting with new weights already,
+                # and a trickle of stale (or forged) rollouts must not keep the
+                # fleet's round open or its quiet-spell clock from running.
                 self.counters["dropped_stale"] += 1
                 continue
+            # An actor that acted with an older version (async mode) has adopted
+            # the current one: it is acting, not waiting.
+            self.pacer.arrived(msg.meta["actor_id"], msg.meta["waits"] and lag == 0,
+                               time.monotonic())
             pending.append(msg)
             steps += len(msg.arrays["actions"])
             interval["lags"].append(lag)
@@ -319,7 +322,7 @@ class Learner:
 
             # 3. the batch needs more than the waiting actors have sent
             now = time.monotonic()
-            if self.pacer.needs_more(now):  # the batch is not full here
+            if pending_steps < cfg.batch_steps and self.pacer.needs_more(now):
                 self.publish_weights(more=True)
                 self.pacer.released(now)
                 next_weights = now + cfg.weights_interval

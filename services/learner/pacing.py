@@ -48,7 +48,7 @@ class FleetPacer:
         self.batch_started = self.last_event = now
 
     def arrived(self, actor_id: str, waits: bool, now: float) -> None:
-        """A rollout came in (used or stale); ``waits``: its actor now waits."""
+        """A rollout came in for this batch; ``waits``: its actor now waits."""
         self.waiting[actor_id] = waits
         self.slowest = max(self.slowest, now - self.acting_since.get(actor_id, self.batch_started))
         self.acting_since[actor_id] = now  # an actor that does not wait goes straight on
