@@ -1,6 +1,6 @@
 """What the Docker tests (tests/compose, tests/swarm) check the same way:
-the learner's files read out of its container, container start times, and a
-ZeroMQ subscriber outside the containers' network."""
+the learner's files read out of its container, container start times, a
+ZeroMQ subscriber outside the containers' network, and the viewer's page."""
 from __future__ import annotations
 
 import io
@@ -8,6 +8,7 @@ import json
 import subprocess
 import tarfile
 import time
+import urllib.request
 
 import zmq
 
@@ -75,3 +76,13 @@ def frame_senders(endpoint: str, want: set[str], timeout: float) -> set[str]:
         sub.close(linger=0)
         ctx.term()
     return got
+
+
+def viewer_state_with(url: str, tiles: int) -> dict | None:
+    """The viewer's state.json once it shows ``tiles`` live tiles; None before that."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            state = json.load(resp)
+    except (OSError, ValueError):
+        return None
+    return state if state.get("live_tiles", 0) >= tiles else None

@@ -9,22 +9,22 @@ tests below, in file order; `down -v` always removes it.
 """
 from __future__ import annotations
 
-import io
-import json
 import os
 import shutil
-import socket
 import subprocess
-import tarfile
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
-import zmq
 
-from common import protocol
+from tests.conftest import free_port, wait_for
+from tests.docker_helpers import (
+    actors_in,
+    frame_senders,
+    read_jsonl,
+    start_states,
+    viewer_state_with,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -39,12 +39,6 @@ UP_TIMEOUT = 300.0  # first updates: N containers importing torch on 2 cores
 if os.environ.get("RETROFLEET_DOCKER_TESTS") != "1":
     pytest.skip("compose tests are opt-in: RETROFLEET_DOCKER_TESTS=1 "
                 "(bash scripts/ci_compose.sh sets it)", allow_module_level=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def compose_cli() -> list[str]:
@@ -79,51 +73,16 @@ class Stack:
     def container_ids(self, service: str) -> list[str]:
         return sorted(self.compose("ps", "-q", service, timeout=60).split())
 
-    def inspect(self, ids: list[str]) -> dict[str, dict]:
-        out = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True,
-                             timeout=60, check=True).stdout
-        return {c["Id"]: {"started": c["State"]["StartedAt"], "running": c["State"]["Running"],
-                          "restarts": c["RestartCount"]} for c in json.loads(out)}
-
     def metrics(self) -> list[dict]:
         """The learner's metrics.jsonl rows (docker cp works while it restarts too)."""
         ids = self.container_ids("learner")
-        if not ids:
-            return []
-        proc = subprocess.run(["docker", "cp", f"{ids[0]}:{RUN_METRICS}", "-"],
-                              capture_output=True, timeout=60)
-        if proc.returncode != 0:
-            return []  # no update written yet
-        with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
-            text = tar.extractfile(tar.getmembers()[0]).read().decode()
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        return read_jsonl(ids[0], RUN_METRICS) if ids else []
 
     def logs(self, tail: int = 15) -> str:
         try:
             return self.compose("logs", "--no-color", "--tail", str(tail), timeout=60)[-6000:]
         except (AssertionError, subprocess.TimeoutExpired) as exc:
             return f"(no logs: {exc})"
-
-
-def wait_for(check, timeout: float, what: str, stack: Stack, interval: float = 3.0):
-    """Poll ``check()`` until it returns something truthy; fail with logs after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n"
-                         f"compose logs:\n{stack.logs()}")
-
-
-def actors_in(rows: list[dict]) -> dict[str, int]:
-    """actor id -> seed over all rows."""
-    seen: dict[str, int] = {}
-    for row in rows:
-        seen.update(zip(row["actors"], row["seeds"]))
-    return seen
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +114,8 @@ def test_actors_train_with_distinct_seeds(stack):
         return rows if len(seen) == ACTORS and rows[-1]["policy_version"] >= 3 else None
 
     rows = wait_for(all_actors_and_progress, UP_TIMEOUT,
-                    f"{ACTORS} actors in metrics.jsonl and policy version 3", stack)
+                    f"{ACTORS} actors in metrics.jsonl and policy version 3", interval=3,
+                    diagnostics=stack.logs)
     seen = actors_in(rows)
     assert len(set(seen.values())) == ACTORS, f"seeds collide: {seen}"
     versions = [r["policy_version"] for r in rows]
@@ -166,47 +126,21 @@ def test_actors_train_with_distinct_seeds(stack):
 def test_outside_subscriber_gets_frames_from_every_actor(stack):
     """A viewer on 'another machine': only the published relay port, no compose network."""
     want = set(actors_in(stack.metrics()))
-    ctx = zmq.Context()
-    sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.LINGER, 0)
-    sub.setsockopt(zmq.RCVTIMEO, 1000)
-    sub.setsockopt(zmq.SUBSCRIBE, protocol.TOPIC_FRAME)
-    sub.connect(f"tcp://127.0.0.1:{stack.env['RELAY_PORT']}")
-    got: set[str] = set()
-    try:
-        deadline = time.monotonic() + 90
-        while got < want and time.monotonic() < deadline:
-            try:
-                frames = sub.recv_multipart()
-            except zmq.Again:
-                continue
-            msg = protocol.decode(frames)
-            assert msg.type == "frame" and msg.arrays["jpeg"][:2].tobytes() == b"\xff\xd8"
-            got.add(msg.meta["actor_id"])
-    finally:
-        sub.close(linger=0)
-        ctx.term()
+    got = frame_senders(f"tcp://127.0.0.1:{stack.env['RELAY_PORT']}", want, timeout=90)
     assert got >= want, f"frames from {sorted(got)}, missing {sorted(want - got)}"
 
 
 def test_viewer_page_shows_the_fleet(stack):
     url = f"http://127.0.0.1:{stack.env['VIEWER_PORT']}/state.json"
-
-    def live_tiles():
-        try:
-            with urllib.request.urlopen(url, timeout=5) as resp:
-                state = json.load(resp)
-        except (OSError, ValueError):
-            return None
-        return state if state.get("live_tiles", 0) >= ACTORS else None
-
-    state = wait_for(live_tiles, 90, f"viewer {url} with {ACTORS} live tiles", stack)
+    state = wait_for(lambda: viewer_state_with(url, ACTORS), 90,
+                     f"viewer {url} with {ACTORS} live tiles", interval=3,
+                     diagnostics=stack.logs)
     assert state["learner_present"]
 
 
 def test_learner_restart_resumes_while_actors_keep_running(stack):
     actor_ids = stack.container_ids("actor")
-    before = stack.inspect(actor_ids)
+    before = start_states(actor_ids)
 
     # SIGTERM, up to stop_grace_period for the exit checkpoint, then start again.
     stack.compose("restart", "learner", timeout=120)
@@ -215,7 +149,8 @@ def test_learner_restart_resumes_while_actors_keep_running(stack):
         resumed = [r for r in stack.metrics() if r["resumed_from"]]
         return resumed if len(resumed) >= 2 else None
 
-    resumed = wait_for(resumed_rows, 240, "updates from the restarted learner", stack)
+    resumed = wait_for(resumed_rows, 240, "updates from the restarted learner", interval=3,
+                       diagnostics=stack.logs)
     rows_before = [r for r in stack.metrics() if r["resumed_from"] is None]
     last = rows_before[-1]
     # The exit checkpoint held every update: counters continue where they stopped.
@@ -225,7 +160,7 @@ def test_learner_restart_resumes_while_actors_keep_running(stack):
     assert "/checkpoints/" in resumed[0]["resumed_from"]
     assert set(actors_in(resumed)) <= set(actors_in(rows_before))
 
-    after = stack.inspect(actor_ids)
+    after = start_states(actor_ids)
     assert stack.container_ids("actor") == actor_ids
     for cid in actor_ids:
         assert after[cid]["running"], f"actor {cid[:12]} stopped"

@@ -11,15 +11,19 @@ and its volume, and the node label it set.
 """
 from __future__ import annotations
 
-import json
 import os
-import urllib.request
 import uuid
 
 import pytest
 
 from tests.conftest import free_port, wait_for
-from tests.docker_helpers import actors_in, docker, frame_senders, start_states
+from tests.docker_helpers import (
+    actors_in,
+    docker,
+    frame_senders,
+    start_states,
+    viewer_state_with,
+)
 from tests.swarm.stack import OPTED_IN, SKIP_REASON, SwarmStack, require_swarm
 
 pytestmark = pytest.mark.docker
@@ -115,16 +119,8 @@ def test_outside_subscriber_gets_frames_from_every_actor(stack):
 
 def test_viewer_page_shows_the_fleet(stack):
     url = f"http://127.0.0.1:{stack.env['VIEWER_PORT']}/state.json"
-
-    def live_tiles():
-        try:
-            with urllib.request.urlopen(url, timeout=5) as resp:
-                state = json.load(resp)
-        except (OSError, ValueError):
-            return None
-        return state if state.get("live_tiles", 0) >= ACTORS else None
-
-    state = wait_for(live_tiles, 90, f"viewer {url} with {ACTORS} live tiles", interval=3,
+    state = wait_for(lambda: viewer_state_with(url, ACTORS), 90,
+                     f"viewer {url} with {ACTORS} live tiles", interval=3,
                      diagnostics=stack.logs)
     assert state["learner_present"]
 
