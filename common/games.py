@@ -16,6 +16,7 @@ import importlib.util
 import itertools
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +26,16 @@ import stable_retro.data as retro_data
 # pauses or reconfigures the game instead of playing it.
 NEVER_PRESS = frozenset({"RESET", "SELECT", "MODE", "C-MODE", "START", "PAUSE", "RUN"})
 DPAD = ("UP", "DOWN", "LEFT", "RIGHT")
-IMPORT_COMMAND = "python -m stable_retro.import DIR"
-ALE_IMPORT_COMMAND = "python -m services.games --import-roms"
+
+def _python() -> str:
+    """This interpreter as a user would type it (.venv/bin/python after the setup):
+    a bare `python` may lack the project's packages."""
+    relative = os.path.relpath(sys.executable)
+    return relative if not relative.startswith("..") else sys.executable
+
+
+IMPORT_COMMAND = f"{_python()} -m stable_retro.import DIR"
+ALE_IMPORT_COMMAND = f"{_python()} -m services.games --import-roms"
 
 # Hand-chosen sets, kept because experiments compare against them. In
 # Airstriker only B fires, and only on a fresh press, so the policy must learn
@@ -52,6 +61,10 @@ SYSTEM_SETTINGS: dict[str, SystemSettings] = {
 
 class GameNotFound(RuntimeError):
     """A game id that cannot be played here; the message is one line for a CLI."""
+
+
+class RomImportError(RuntimeError):
+    """stable-retro's data folder cannot take a ROM (read-only, full disk)."""
 
 
 class UnknownGame(GameNotFound):
@@ -118,7 +131,7 @@ def find_game(game: str) -> None:
                            f"'{IMPORT_COMMAND}' (DIR holds your ROM files){hint}")
     close = closest_games(game)
     advice = (f"did you mean {', '.join(close)}?" if close
-              else "'python -m services.games' lists the playable ones")
+              else f"'{_python()} -m services.games' lists the playable ones")
     raise UnknownGame(f"game {game!r} has no ROM installed: stable-retro knows no game of "
                       f"that id; {advice}")
 
@@ -203,7 +216,10 @@ def import_roms(folder: Path) -> tuple[list[str], int]:
             present += 1
             continue
         partial = target.with_name(target.name + ".partial")
-        partial.write_bytes(data)
-        os.replace(partial, target)  # a half-written ROM is never seen as imported
+        try:
+            partial.write_bytes(data)
+            os.replace(partial, target)  # a half-written ROM is never seen as imported
+        except OSError as exc:
+            raise RomImportError(f"cannot write {target}: {exc.strerror}") from None
         imported.append(game)
     return imported, present

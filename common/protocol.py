@@ -38,7 +38,7 @@ MAX_ID_CHARS = 128
 # what overflows float32 sums or poisons a mean.
 MAX_ABS_REWARD = 1e6
 MAX_ABS_VALUE = 1e6
-MIN_LOGPROB = -100.0  # exp(-100): an action no sampler ever picks
+MIN_LOGPROB = -30.0  # exp(-30): no sampler picks it; lower would let exp() of a ratio overflow
 MAX_LOGPROB = 1e-3  # a log-probability is <= 0; float rounding may show a hair above
 MAX_ABS_RETURN = 1e9
 MAX_EPISODE_LENGTH = 10_000_000

@@ -7,6 +7,7 @@ its restart) the clock does not run.
 """
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=float, default=3.0,
                         help="minutes of training between lines (default: 3)")
     args = parser.parse_args(argv)
-    if args.every <= 0:
+    if not math.isfinite(args.every) or args.every <= 0:
         parser.error("--every must be a positive number of minutes")
     path = Path(args.run) / "metrics.jsonl"
     if not path.exists():

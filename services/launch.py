@@ -12,7 +12,8 @@ import sys
 import time
 from dataclasses import dataclass
 
-from common.config import Checked, option, parse_config, require
+from common.config import Checked, fail, option, parse_config, require
+from common.games import GameNotFound, find_game
 from common.processes import stop_on_signals, stop_processes
 
 PROG = "python -m services.launch"
@@ -42,6 +43,7 @@ class LaunchConfig(Checked):
         require(self.run_name not in ("", ".", "..") and "/" not in self.run_name,
                 "--run-name must be a folder name, without path separators")
         require(self.max_minutes >= 0, "--max-minutes must not be negative")
+        require(0 <= self.base_seed < 2**63, "--base-seed must be between 0 and 2**63 - 1")
         require(self.total_steps >= 1, "--total-steps must be at least 1")
         require(1 <= self.base_port <= 65532,
                 "--base-port must leave room for four TCP ports (1..65532)")
@@ -84,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(LaunchConfig, argv, PROG,
                        "Start the relay, the learner, N actors and a viewer as separate "
                        "processes on this machine; Ctrl-C stops them all cleanly.")
+    try:  # one line now, not one from the learner and from every actor
+        find_game(cfg.game)
+    except GameNotFound as exc:
+        return fail(PROG, str(exc))
     stopping = False
 
     def on_signal(*_: object) -> None:

@@ -75,6 +75,13 @@ def read_metrics(run_path: Path) -> list[dict]:
     return common_read_metrics(run_path / "metrics.jsonl")
 
 
+def process_identity(pid: int) -> tuple[str, str]:
+    """(command line, start time) from /proc: a restarted or new process differs."""
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    start_ticks = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    return cmdline, start_ticks
+
+
 def wait_for(predicate, timeout: float, what: str, interval: float = 0.5, diagnostics=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

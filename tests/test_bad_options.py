@@ -27,7 +27,7 @@ LEARNER_BAD = [
     ("--clip-coef", "0"), ("--ent-coef", "-0.1"), ("--max-grad-norm", "0"),
     ("--frame-skip", "0"), ("--sticky-prob", "2"), ("--noop-max", "-1"),
     ("--max-episode-steps", "0"), ("--eval-episodes", "0"), ("--max-minutes", "-5"),
-    ("--log-interval", "inf"),
+    ("--log-interval", "inf"), ("--seed", "-1"), ("--seed", str(2**64)),
 ]
 ACTOR_BAD = [
     ("--rollout-len", "0"), ("--rollout-len", "-1"), ("--rollout-len", "99999"),
@@ -35,7 +35,8 @@ ACTOR_BAD = [
     ("--sticky-prob", "2"), ("--sticky-prob", "nan"), ("--jpeg-quality", "1000"),
     ("--rollouts-per-version", "0"), ("--frame-fps", "-1"), ("--wait-learner", "0"),
     ("--away-after", "0"), ("--weights-endpoint", "tcp://learner:99999"), ("--seed", "-2"),
-    ("--max-steps", "-1"), ("--torch-threads", "0"), ("--actor-id", "x" * 200),
+    ("--seed", str(2**64)), ("--base-seed", "-1"), ("--max-steps", "-1"),
+    ("--torch-threads", "0"), ("--actor-id", "x" * 200),
 ]
 OTHERS = [
     (RelayConfig, "--in-bind", "tcp://*:70000"), (RelayConfig, "--log-interval", "0"),
@@ -43,7 +44,8 @@ OTHERS = [
     (ViewerConfig, "--nice", "40"), (ViewerConfig, "--relay-endpoint", "relay"),
     (ViewerConfig, "--snapshot", "out.gif"), (ViewerConfig, "--min-tiles", "99"),
     (LaunchConfig, "--actors", "0"), (LaunchConfig, "--run-name", "../x"),
-    (LaunchConfig, "--base-port", "65534"), (LaunchConfig, "--max-minutes", "nan"),
+    (LaunchConfig, "--base-port", "65534"), (LaunchConfig, "--base-seed", "-1"),
+    (LaunchConfig, "--max-minutes", "nan"),
     (PlayConfig, "--actors", "0"), (PlayConfig, "--base-port", "0"),
     (EvaluateConfig, "--episodes", "0"), (EvaluateConfig, "--nice", "-1"),
 ]

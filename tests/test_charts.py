@@ -43,3 +43,10 @@ def test_chart_draws_one_grid_line_per_tick():
     grid_rows = [r for r in range(img.shape[0]) if (img[r, 60:300] == (60, 60, 60)).all(axis=1)
                  .mean() > 0.5]
     assert len(grid_rows) == len(y_ticks(2.295 - 0.0008, 2.305 + 0.0008))
+
+
+def test_a_nearly_flat_series_still_gets_ticks():
+    # A span far below any label's precision (a loss that stopped moving) must not
+    # crash the viewer.
+    ticks = y_ticks(0.5, 0.5 + 1e-13)
+    assert 1 <= len(ticks) and all(isinstance(label, str) for _, label in ticks)

@@ -35,16 +35,22 @@ def test_unknown_flag(module):
 
 
 def assert_one_line_error(result, code, text):
+    """Exit ``code`` and one error line; what else is on stderr are timestamped log lines."""
     assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stderr
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("python -m services.") and text in last
+    [line] = [x for x in result.stderr.strip().splitlines() if not re.match(r"\d\d:\d\d:\d\d ", x)]
+    assert line.startswith("python -m services.") and text in line, result.stderr
 
 
 @pytest.mark.parametrize("module", ["services.actor", "services.learner"])
 def test_missing_game(module, tmp_path):
     result = run(module, "--game", "NoSuchGame-Genesis-v0", "--run-dir", str(tmp_path)
                  ) if module.endswith("learner") else run(module, "--game", "NoSuchGame-Genesis-v0")
+    assert_one_line_error(result, 2, "game 'NoSuchGame-Genesis-v0' has no ROM installed")
+
+
+def test_launcher_checks_the_game_before_starting_anything():
+    result = run("services.launch", "--game", "NoSuchGame-Genesis-v0", "--viewer", "none")
     assert_one_line_error(result, 2, "game 'NoSuchGame-Genesis-v0' has no ROM installed")
 
 

@@ -104,7 +104,7 @@ def test_a_scenario_can_replace_the_systems_combinations():
     ("Pongg-Atari2600-v0", "did you mean Pong-Atari2600-v0"),
     ("pong", "did you mean Pong-Atari2600-v0"),
     ("NoSuchGame-Genesis-v0", "lists the playable ones"),
-    ("SuperMarioBros-Nes-v0", "import your copy with 'python -m stable_retro.import DIR'"),
+    ("SuperMarioBros-Nes-v0", "python -m stable_retro.import DIR' (DIR holds your ROM files)"),
 ])
 def test_unplayable_game_is_one_line_saying_what_to_do(game, words):
     with pytest.raises(GameNotFound) as raised:

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from common.checkpoint import checkpoint_paths
-from tests.conftest import REPO, Services, read_metrics, wait_for
+from tests.conftest import REPO, Services, process_identity, read_metrics, wait_for
 from tests.test_viewer_live import netns_problem
 
 pytestmark = pytest.mark.slow
@@ -135,7 +135,6 @@ def test_fleet_on_three_hosts_survives_a_learner_kill(hosts, tmp_path):
                    "--out-bind", f"tcp://{TRAINER}:5558", log="relay")
     learner = hosts.trainer_learner(run_dir)
     actors = {a: hosts.remote_actor(host, a) for host, ids in ACTORS.items() for a in ids}
-    pids = {a: p.pid for a, p in actors.items()}
     log = lambda: hosts.log_text("learner")[-3000:]
 
     def newest_saved_update() -> int:
@@ -148,6 +147,9 @@ def test_fleet_on_three_hosts_survives_a_learner_kill(hosts, tmp_path):
     wait_for(lambda: (r := read_metrics(run_path)) and len(r) >= 3 and seen(r) == everyone
              and newest_saved_update() >= 2, 300,
              "3 updates from all four actors and a checkpoint after update 2", diagnostics=log)
+    # Read once they run (ip netns exec has become the actor by now).
+    identities = {a: process_identity(p.pid) for a, p in actors.items()}
+    assert all("services.actor" in cmd for cmd, _ in identities.values())
     learner.send_signal(signal.SIGKILL)
     learner.wait(timeout=30)
     saved_update = newest_saved_update()
@@ -168,7 +170,8 @@ def test_fleet_on_three_hosts_survives_a_learner_kill(hosts, tmp_path):
     assert first["update"] == saved_update + 1
     assert first["policy_version"] == saved_update + 1
     assert first["env_steps"] > by_update[saved_update]["env_steps"]
-    assert {a: p.pid for a, p in actors.items()} == pids
+    # The same actor processes (command line and start time from /proc): none restarted.
+    assert {a: process_identity(p.pid) for a, p in actors.items()} == identities
     assert all(p.poll() is None for p in actors.values())
     assert all(r["rejected_messages"] == 0 for r in read_metrics(run_path))
 

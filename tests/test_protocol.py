@@ -200,3 +200,15 @@ def test_check_rollout_rejects_bad_episode_summaries():
     frames = tamper_header(bytes_of(rollout_frames()), episodes=[{"return": "lots"}])
     with pytest.raises(ProtocolError, match="episode"):
         protocol.check_rollout(decode(frames), (84, 84), 4, 10)
+
+
+@pytest.mark.parametrize("logprob, accepted", [(-29.9, True), (-30.1, False), (0.0, True),
+                                               (0.01, False)])
+def test_check_rollout_holds_logprobs_where_the_ppo_ratio_stays_finite(logprob, accepted):
+    # Below the floor, exp(new - old) of a float32 ratio can overflow to inf.
+    msg = decode(bytes_of(rollout_frames(logprobs=np.full(8, logprob, np.float32))))
+    if accepted:
+        protocol.check_rollout(msg, (84, 84), 4, 10)
+    else:
+        with pytest.raises(ProtocolError, match="logprobs"):
+            protocol.check_rollout(msg, (84, 84), 4, 10)

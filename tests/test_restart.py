@@ -3,12 +3,11 @@ reconnect on their own and training continues from the checkpoint."""
 from __future__ import annotations
 
 import signal
-from pathlib import Path
 
 import pytest
 
 from common.checkpoint import checkpoint_paths
-from tests.conftest import read_metrics, wait_for
+from tests.conftest import process_identity, read_metrics, wait_for
 from tests.test_seeds import anonymous_actor
 
 pytestmark = pytest.mark.slow
@@ -20,13 +19,6 @@ SMALL = ("--batch-steps", "128", "--epochs", "1", "--minibatches", "2",
 def reported_pids(rows: list[dict]) -> set[int]:
     """PIDs from the ids the actors gave themselves (HOSTNAME-PID), as the learner saw them."""
     return {int(a.rsplit("-", 1)[1]) for r in rows for a in r["actors"]}
-
-
-def process_identity(pid: int) -> tuple[str, str]:
-    """(command line, start time) from /proc: a restarted or new process differs."""
-    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    start_ticks = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    return cmdline, start_ticks
 
 
 def test_learner_restart_resumes_and_actors_stay(services, tmp_path):

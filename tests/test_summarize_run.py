@@ -76,6 +76,7 @@ def test_table_minutes_skip_the_stop(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["no-such-run"], "no-such-run/metrics.jsonl does not exist"),
     (["runs", "--every", "0"], "--every must be a positive number of minutes"),
+    (["runs", "--every", "nan"], "--every must be a positive number of minutes"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, message):
     result = run_script(*args)

@@ -60,23 +60,44 @@ def run_fleet(out: Path, seed: int, env_opts: EnvOptions, actors: int, max_steps
             if rows and rows[-1]["env_steps"] >= max_steps:
                 break
     finally:
-        if launcher.poll() is None:
-            launcher.send_signal(signal.SIGINT)
-            launcher.wait(timeout=60)
+        stop(launcher)
     for row in read_metrics(metrics)[seen:]:
         add_row(record, row, started)
     record.save(finished=True)
     if launcher.returncode not in (0, -signal.SIGINT):
         log(f"launcher exited with {launcher.returncode}; log: {log_path}")
         return record.data
-    if evaluate:
-        report = out.with_name(out.stem + ".eval.json")
-        log(f"evaluating the final checkpoint over {evaluate} episodes -> {report}")
-        subprocess.run([sys.executable, "-m", "services.evaluate", "--run", str(run_dir / "run"),
-                        "--episodes", str(evaluate), "--seed", "0", "--json", str(report)],
-                       cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+    if evaluate and not evaluate_final(run_dir / "run", out, env_opts, evaluate, log):
+        return record.data  # keep the run directory for a look at its logs
     shutil.rmtree(run_dir, ignore_errors=True)
     return record.data
+
+
+def stop(launcher: subprocess.Popen) -> None:
+    """Ctrl-C the launcher (the learner checkpoints); kill its group if it hangs."""
+    if launcher.poll() is not None:
+        return
+    launcher.send_signal(signal.SIGINT)
+    try:
+        launcher.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(launcher.pid, signal.SIGKILL)
+        launcher.wait()
+
+
+def evaluate_final(run: Path, out: Path, env_opts: EnvOptions, episodes: int, log) -> bool:
+    """Score the run's final checkpoint against random play, in the env it trained
+    in (sticky actions and no-op starts as set here, not inherited variables)."""
+    report = out.with_name(out.stem + ".eval.json")
+    log(f"evaluating the final checkpoint over {episodes} episodes -> {report}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RETROFLEET_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "services.evaluate", "--run", str(run), "--episodes",
+         str(episodes), "--seed", "0", "--sticky-prob", str(env_opts.sticky_prob),
+         "--json", str(report)], cwd=REPO, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        log(f"evaluation failed ({result.returncode}): {result.stderr.strip()[-500:]}")
+    return result.returncode == 0
 
 
 def add_row(record: RunRecord, row: dict, started: float) -> None:

@@ -186,7 +186,10 @@ class Actor:
                 pass
             if not self.waiting_since:
                 self.waiting_since = time.monotonic()
-                self.log.info("learner away: holding 1 rollout (+2 queued), acting paused")
+                # A learner that still sends heartbeats is busy, not gone.
+                state = ("learner busy" if self.waiting_since - self.last_heard
+                         < self.cfg.away_after else "learner away")
+                self.log.info("%s: holding 1 rollout (+2 queued), acting paused", state)
             self.drain_weights(timeout_ms=100)  # keeps the SUB drained while we wait
             self.maybe_publish_frame()
             self.rollouts.poll(100, zmq.POLLOUT)

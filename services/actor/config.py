@@ -43,7 +43,9 @@ class ActorConfig(EnvOptions, CurveOptions):
     def check(self) -> None:
         require(len(self.actor_id) <= MAX_ID_CHARS and self.actor_id.strip() == self.actor_id,
                 f"--actor-id must be at most {MAX_ID_CHARS} characters, without spaces around")
-        require(self.seed >= -1, "--seed must be -1 (derive it) or a non-negative number")
+        require(-1 <= self.seed < 2**63, "--seed must be -1 (derive it) or between 0 and "
+                "2**63 - 1")
+        require(0 <= self.base_seed < 2**63, "--base-seed must be between 0 and 2**63 - 1")
         require(1 <= self.rollout_len <= MAX_ROLLOUT_STEPS,
                 f"--rollout-len must be between 1 and {MAX_ROLLOUT_STEPS}")
         require(self.rollouts_per_version >= 1, "--rollouts-per-version must be at least 1")

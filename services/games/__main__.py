@@ -17,6 +17,7 @@ from common.games import (
     NEVER_PRESS,
     SYSTEM_SETTINGS,
     GameNotFound,
+    RomImportError,
     SystemSettings,
     UnknownGame,
     action_set,
@@ -63,7 +64,11 @@ def import_ale_roms() -> int:
               "no Atari 2600 games imported", file=sys.stderr)
         return 0
     started = time.monotonic()
-    imported, present = import_roms(folder)
+    try:
+        imported, present = import_roms(folder)
+    except RomImportError as exc:
+        print(f"{PROG}: {exc}; no Atari 2600 games imported", file=sys.stderr)
+        return 0
     print(f"{PROG}: {len(imported)} games imported from ale-py's ROMs, {present} already there "
           f"({time.monotonic() - started:.1f} s)", file=sys.stderr)
     return 0

@@ -48,6 +48,7 @@ class LearnerConfig(EnvOptions, PPOOptions, CurveOptions):
                 and "\\" not in self.run_name,
                 "--run-name must be a folder name, without path separators")
         require_endpoints(self, "rollout_bind", "weights_bind", "telemetry_endpoint")
+        require(0 <= self.seed < 2**63, "--seed must be between 0 and 2**63 - 1")
         require(self.total_steps >= 1, "--total-steps must be at least 1")
         require(self.max_minutes >= 0, "--max-minutes must not be negative")
         require(1 <= self.batch_steps <= 1_000_000, "--batch-steps must be between 1 and 1000000")

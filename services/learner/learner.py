@@ -46,6 +46,23 @@ SENDER = "learner"
 RECEIVE_BUDGET = 0.1  # seconds one receive pass may spend reading messages
 
 
+# What a run leaves in its folder; --fresh moves these aside instead of mixing two
+# runs' rows in one metrics.jsonl (update numbers would go back) or deleting them.
+RUN_FILES = ("metrics.jsonl", "checkpoints", "tb", "evals")
+
+
+def set_aside(run_path: Path, stamp: str) -> Path | None:
+    """Move a previous run's files into run_path/replaced-<stamp>/; None if there were none."""
+    present = [run_path / name for name in RUN_FILES if (run_path / name).exists()]
+    if not present:
+        return None
+    target = run_path / f"replaced-{stamp}"
+    target.mkdir()
+    for path in present:
+        path.rename(target / path.name)
+    return target
+
+
 def finite_row(row: dict) -> dict:
     """A metrics row with any NaN/inf float replaced by None (JSON has no NaN)."""
     return {k: None if isinstance(v, float) and not math.isfinite(v) else v
@@ -119,9 +136,10 @@ class Learner:
             else:  # say so: e.g. a container that came up without its run volume
                 self.log.info("new run in %s (no checkpoint to resume in %s)", self.run_path,
                               self.ckpt_dir)
-        elif self.ckpt_dir.is_dir():
-            for old in self.ckpt_dir.glob("ckpt-*.pt"):
-                old.unlink()
+        else:
+            moved = set_aside(self.run_path, time.strftime("%Y%m%d-%H%M%S"))
+            if moved is not None:
+                self.log.info("--fresh: the previous run's files are in %s", moved)
         with open(self.run_path / "config.json", "w") as f:
             json.dump({**dataclasses.asdict(self.cfg), "device": str(self.device),
                        "bf16": self.bf16,

@@ -43,5 +43,6 @@ class RunLock:
 
     def release(self) -> None:
         if self._file is not None:
+            self._file.truncate(0)  # a PID left behind could name another process later
             self._file.close()  # closing drops the flock
             self._file = None

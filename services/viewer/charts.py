@@ -103,8 +103,8 @@ def y_ticks(y0: float, y1: float) -> list[tuple[float, str]]:
     values = [k * step for k in range(first, last + 1)]
     big = max(abs(v) for v in values)
     unit, suffix = (1e6, "M") if big >= 1e6 else (1e3, "k") if big >= 1e4 else (1.0, "")
-    decimals = next(d for d in range(12) if abs(round(step / unit, d) - step / unit)
-                    <= 1e-9 * step / unit)
+    decimals = next((d for d in range(12) if abs(round(step / unit, d) - step / unit)
+                     <= 1e-9 * step / unit), 12)  # a span below 1e-11: 12 is as close as it gets
     labels = ["0" if abs(v) < step / 2 else f"{v / unit:.{decimals}f}{suffix}" for v in values]
     return list(zip(values, labels))
 
