@@ -133,8 +133,9 @@ def test_event_files_match_metrics_across_a_crash_and_a_resume(services, tmp_pat
     run_dir = tmp_path / "runs"
     run_path = run_dir / "t"
     log = lambda: services.log_text("learner")[-3000:]
-    for actor_id in ("0", "1"):
-        services.actor(actor_id, "--rollout-len", "32", "--frame-fps", "0")
+    for actor_id in ("0", "1"):  # short episodes: every learner logs returns, however slow the host
+        services.actor(actor_id, "--rollout-len", "32", "--frame-fps", "0",
+                       "--max-episode-steps", "40")
 
     def train_until(rows_more: int, stop: signal.Signals) -> None:
         start = len(read_metrics(run_path))
