@@ -242,7 +242,8 @@ def training_figures(res: list[dict]) -> list[Figure]:
                         f"learner: {default['variant']}",
                    f">= {TRAINING_FPS:,}", fps, "{:,.0f}", target_verdict(fps, TRAINING_FPS),
                    ("training",), note,
-                   short=f"training, {actor_count(default)} actors + learner (frames/s)")]
+                   short=f"training, {actor_count(default)} actors + learner, "
+                         f"{default['variant']} (frames/s)")]
 
 
 def viewer_pairs(res: dict) -> list[float]:
