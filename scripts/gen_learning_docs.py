@@ -4,10 +4,11 @@ from the committed result files in benchmarks/results/learning/.
     .venv/bin/python scripts/gen_learning_docs.py          rewrite the tables and PNGs
     .venv/bin/python scripts/gen_learning_docs.py --check  exit 1 if a table is out of date
 
-Each block names one experiment folder and the labels to show, in order; only
-the text between its markers (``<!-- learning:NAME:begin -->`` ...
-``end -->``) is generated. The PNGs are redrawn on a rewrite but not compared
-by --check (their bytes depend on the plotting library's version).
+Each block names one experiment folder and the labels to show, in order (a
+label "FOLDER/LABEL" comes from another folder); only the text between its
+markers (``<!-- learning:NAME:begin -->`` ... ``end -->``) is generated. The
+PNGs are redrawn on a rewrite but not compared by --check (their bytes depend
+on the plotting library's version).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ sys.path.insert(0, str(REPO))  # run as a script: make the repository importable
 from benchmarks.learning.report import load_runs, markdown, plot  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "learning"
-STEPS = [50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 400_000]
+STEPS = (50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 400_000)
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,10 @@ class Block:
     name: str
     doc: str  # file, relative to the repository
     folder: str  # under benchmarks/results/learning
-    labels: tuple[str, ...]
+    labels: tuple[str, ...]  # "label" in ``folder``, or "other-folder/label"
     minutes: tuple[float, ...] = (10, 20, 30)
+    steps: tuple[int, ...] = STEPS
+    seeds: tuple[int, ...] = ()  # only these seeds ("": all)
     png: str = ""  # relative to the repository; "" for none
     title: str = "Airstriker-Genesis-v0, 2 CPU cores"
     score: float = 600.0
@@ -40,24 +43,27 @@ class Block:
 
 
 BLOCKS = [
-    Block("final", "README.md", "airstriker-final", ("sb3", "retrofleet"),
-          png="docs/img/learning-final.png",
+    Block("sb3", "README.md", "airstriker-sb3env", ("sb3", "rf-slow-learner"), minutes=(),
+          steps=STEPS[:4], png="docs/img/learning-sb3.png",
           title="Airstriker, no sticky actions, 2 CPU cores: retrofleet vs SB3 PPO"),
-    Block("final", "docs/RESULTS.md", "airstriker-final", ("sb3", "retrofleet")),
+    Block("sb3", "docs/RESULTS.md", "airstriker-sb3env", ("sb3", "rf-slow-learner"),
+          steps=STEPS[:4]),
+    Block("b2b", "README.md", "airstriker-sb3env", ("sb3", "retrofleet"), seeds=(1,),
+          steps=STEPS[:4], minutes=(10, 20)),
+    Block("b2b", "docs/RESULTS.md", "airstriker-sb3env", ("sb3", "retrofleet"), seeds=(1,),
+          steps=STEPS[:4], minutes=(10, 20), png="docs/img/learning-b2b.png",
+          title="Airstriker, no sticky actions, 2 CPU cores: back to back, seed 1"),
     Block("ablations", "docs/RESULTS.md", "airstriker-sb3env",
-          ("sb3", "rf-e2-vclip", "rf-e2-novclip-vf1", "rf-e4-novclip-vf1",
-           "rf-e4-novclip-vf1-bf16", "ref-e4-novclip-vf1", "rf-async-rpv2-lag1",
-           "rf-async-rpv2-lag1-nocorrect"),
-          minutes=(), png="docs/img/learning-ablations.png",
-          title="Airstriker, no sticky actions: ablations (per sample; machine shared)"),
-    Block("sticky", "docs/RESULTS.md", "airstriker-sticky", ("retrofleet", "sb3"),
-          png="docs/img/learning-sticky.png",
-          title="Airstriker, default env (sticky actions 0.25), 2 CPU cores"),
-    Block("breakout", "docs/RESULTS.md", "breakout-30min", ("retrofleet",),
-          title="Breakout-Atari2600-v0, 30 minutes, 2 CPU cores", score=10.0),
-    Block("breakout-eval", "docs/RESULTS.md", "breakout-30min", ("retrofleet",),
+          ("sb3", "rf-e2-vclip", "rf-e2-novclip-vf1", "ref-e4-novclip-vf1", "rf-slow-learner"),
+          minutes=(), steps=STEPS[:6], png="docs/img/learning-ablations.png",
+          title="Airstriker, no sticky actions: ablations (per sample)"),
+    Block("breakout", "README.md", "breakout-30min", ("retrofleet",), score=10.0),
+    Block("breakout", "docs/RESULTS.md", "breakout-30min", ("retrofleet",), score=10.0,
+          png="docs/img/learning-breakout.png",
+          title="Breakout-Atari2600-v0, default settings, 2 CPU cores"),
+    Block("breakout-eval", "README.md", "breakout-30min", ("retrofleet",),
           evaluations=True),
-    Block("final-eval", "docs/EVALUATE.md", "airstriker-final", ("retrofleet",),
+    Block("breakout-eval", "docs/RESULTS.md", "breakout-30min", ("retrofleet",),
           evaluations=True),
 ]
 
@@ -98,17 +104,30 @@ def evaluation_table(block: Block) -> str:
     return "\n".join(lines) + "\n"
 
 
+def block_runs(block: Block) -> dict[str, list[dict]]:
+    """{label as shown: runs} in the block's order; labels without files are left out."""
+    runs = {}
+    for entry in block.labels:
+        folder, _, label = entry.rpartition("/")
+        found = load_runs(RESULTS / (folder or block.folder), [label]).get(label, [])
+        found = [r for r in found if not block.seeds or r["seed"] in block.seeds]
+        if found:
+            runs[entry] = found
+    return runs
+
+
 def render(block: Block) -> str:
     if block.evaluations:
         return (f"<!-- generated by scripts/gen_learning_docs.py from "
                 f"benchmarks/results/learning/{block.folder}: do not edit -->\n"
                 + evaluation_table(block))
-    runs = load_runs(RESULTS / block.folder, list(block.labels))
+    runs = block_runs(block)
     if not runs:
-        return f"(no result files in benchmarks/results/learning/{block.folder} yet)\n"
+        return (f"(no result files for {', '.join(block.labels)} in "
+                f"benchmarks/results/learning/{block.folder} yet)\n")
     source = (f"<!-- generated by scripts/gen_learning_docs.py from "
               f"benchmarks/results/learning/{block.folder}: do not edit -->\n")
-    return source + markdown(runs, STEPS, list(block.minutes), block.score)
+    return source + markdown(runs, list(block.steps), list(block.minutes), block.score)
 
 
 def replace_block(text: str, block: Block, body: str) -> str:
@@ -142,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     for block in BLOCKS:
-        runs = load_runs(RESULTS / block.folder, list(block.labels))
+        runs = block_runs(block)
         if block.png and runs and not block.evaluations:
-            plot(runs, REPO / block.png, block.title)
+            plot(runs, REPO / block.png, block.title, per_minute=bool(block.minutes))
     print(f"gen_learning_docs: wrote {', '.join(stale) or 'nothing new'}")
     return 0
 

@@ -77,19 +77,27 @@ def lag_summary(runs: list[dict]) -> str:
     return f"{statistics.fmean(lags):.2f}" if lags else "-"
 
 
+def update_summary(runs: list[dict]) -> str:
+    """Seconds per PPO update, median (max) over the runs' updates ('-' if not recorded)."""
+    seconds = [p["update_seconds"] for r in runs for p in r["points"]
+               if p.get("update_seconds") is not None]
+    return f"{statistics.median(seconds):.1f} ({max(seconds):.1f})" if seconds else "-"
+
+
 def markdown(runs: dict[str, list[dict]], step_marks: list[int], minute_marks: list[float],
              score: float) -> str:
     lines = ["Mean raw score of the last 100 episodes: mean (min-max) over seeds.", "",
              "| label | seeds | " + " | ".join(f"{s // 1000}k steps" for s in step_marks)
-             + f" | steps to {score:g} | policy lag |",
-             "|---|---:|" + "---:|" * (len(step_marks) + 2)]
+             + f" | steps to {score:g} | policy lag | update s, median (max) |",
+             "|---|---:|" + "---:|" * (len(step_marks) + 3)]
     for label, group in runs.items():
         cells = [spread([value_at(r, "steps", s) for r in group]) for s in step_marks]
         reach = spread([first_reach(r, "steps", score) for r in group], "{:,.0f}")
-        running = sum(1 for r in group if not r.get("finished"))
-        name = f"{label} ({running} running)" if running else label
+        # A run without "finished" was stopped early (or still runs): say so in its row.
+        unfinished = sum(1 for r in group if not r.get("finished"))
+        name = f"{label} ({unfinished} unfinished)" if unfinished else label
         lines.append(f"| {name} | {len(group)} | " + " | ".join(cells)
-                     + f" | {reach} | {lag_summary(group)} |")
+                     + f" | {reach} | {lag_summary(group)} | {update_summary(group)} |")
     if not minute_marks:
         return "\n".join(lines) + "\n"
     lines += ["", "| label | " + " | ".join(f"{m:g} min" for m in minute_marks)
@@ -105,29 +113,36 @@ def markdown(runs: dict[str, list[dict]], step_marks: list[int], minute_marks: l
     return "\n".join(lines) + "\n"
 
 
-def plot(runs: dict[str, list[dict]], path: Path, title: str) -> None:
+def plot(runs: dict[str, list[dict]], path: Path, title: str, per_minute: bool = True) -> None:
+    """Curves per sample and, with ``per_minute``, per wall-clock minute (mean, min-max band)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2 if per_minute else 1, figsize=(12 if per_minute else 7, 4.5),
+                             constrained_layout=True, squeeze=False)
+    axes = axes[0]
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    panels = (("steps", 1e3), ("t", 60.0))[:len(axes)]
     for (label, group), color in zip(runs.items(), colors):
-        for ax, x, scale in ((axes[0], "steps", 1e3), (axes[1], "t", 60.0)):
-            xs = [curve(r, x)[0] for r in group if len(curve(r, x)[0])]
-            grid = np.linspace(max(c[0] for c in xs), min(c[-1] for c in xs), 200)
-            ys = np.array([np.interp(grid, *curve(r, x)) for r in group])
-            ax.plot(grid / scale, ys.mean(axis=0), color=color,
-                    label=f"{label} ({len(group)} seeds)")
-            ax.fill_between(grid / scale, ys.min(axis=0), ys.max(axis=0),
+        for ax, (x, scale) in zip(axes, panels):
+            curves = [curve(r, x) for r in group if len(curve(r, x)[0])]
+            grid = np.linspace(min(c[0][0] for c in curves), max(c[0][-1] for c in curves), 300)
+            # A run counts only where it has points: a shorter run never drags the line down.
+            ys = np.array([np.interp(grid, cx, cy, left=np.nan, right=np.nan)
+                           for cx, cy in curves])
+            ax.plot(grid / scale, np.nanmean(ys, axis=0), color=color,
+                    label=f"{label} ({len(group)} seed{'' if len(group) == 1 else 's'})")
+            ax.fill_between(grid / scale, np.nanmin(ys, axis=0), np.nanmax(ys, axis=0),
                             color=color, alpha=0.18, linewidth=0)
     axes[0].set(xlabel="agent steps (thousands)", ylabel="mean score, last 100 episodes",
                 title="per sample")
-    axes[1].set(xlabel="wall-clock minutes", title="per minute (same machine, back to back)")
+    if per_minute:
+        axes[1].set(xlabel="wall-clock minutes", title="per minute (machine load: see the table)")
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize=8)
-    fig.suptitle(title + "  (line: mean over seeds; band: min-max)")
+    fig.suptitle(title + "\n(line: mean over the seeds that got there; band: min-max)", fontsize=10)
     fig.savefig(path, dpi=110)
 
 
