@@ -25,6 +25,7 @@ from benchmarks.learning.report import load_runs, markdown, plot  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "learning"
 STEPS = (50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 400_000)
+BREAKOUT_STEPS = (100_000, 200_000, 300_000, 400_000, 500_000)
 
 
 @dataclass(frozen=True)
@@ -49,16 +50,18 @@ BLOCKS = [
     Block("sb3", "docs/RESULTS.md", "airstriker-sb3env", ("sb3", "rf-slow-learner"),
           steps=STEPS[:4]),
     Block("b2b", "README.md", "airstriker-sb3env", ("sb3", "retrofleet"), seeds=(1,),
-          steps=STEPS[:4], minutes=(10, 20)),
+          steps=STEPS[:4], minutes=(10, 20, 30)),
     Block("b2b", "docs/RESULTS.md", "airstriker-sb3env", ("sb3", "retrofleet"), seeds=(1,),
-          steps=STEPS[:4], minutes=(10, 20), png="docs/img/learning-b2b.png",
+          steps=STEPS[:4], minutes=(10, 20, 30), png="docs/img/learning-b2b.png",
           title="Airstriker, no sticky actions, 2 CPU cores: back to back, seed 1"),
     Block("ablations", "docs/RESULTS.md", "airstriker-sb3env",
           ("sb3", "rf-e2-vclip", "rf-e2-novclip-vf1", "ref-e4-novclip-vf1", "rf-slow-learner"),
           minutes=(), steps=STEPS[:6], png="docs/img/learning-ablations.png",
           title="Airstriker, no sticky actions: ablations (per sample)"),
-    Block("breakout", "README.md", "breakout-30min", ("retrofleet",), score=10.0),
+    Block("breakout", "README.md", "breakout-30min", ("retrofleet",), score=10.0,
+          steps=BREAKOUT_STEPS),
     Block("breakout", "docs/RESULTS.md", "breakout-30min", ("retrofleet",), score=10.0,
+          steps=BREAKOUT_STEPS,
           png="docs/img/learning-breakout.png",
           title="Breakout-Atari2600-v0, default settings, 2 CPU cores"),
     Block("breakout-eval", "README.md", "breakout-30min", ("retrofleet",),

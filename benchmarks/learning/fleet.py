@@ -5,6 +5,7 @@ launcher is started, so process start-up counts against retrofleet.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -97,7 +98,12 @@ def evaluate_final(run: Path, out: Path, env_opts: EnvOptions, episodes: int, lo
          "--json", str(report)], cwd=REPO, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         log(f"evaluation failed ({result.returncode}): {result.stderr.strip()[-500:]}")
-    return result.returncode == 0
+        return False
+    # The run lived in a temporary folder: keep the checkpoint's name, not this machine's path.
+    data = json.loads(report.read_text())
+    data["checkpoint"] = Path(data["checkpoint"]).name
+    report.write_text(json.dumps(data, indent=2) + "\n")
+    return True
 
 
 def add_row(record: RunRecord, row: dict, started: float) -> None:

@@ -86,12 +86,13 @@ def update_summary(runs: list[dict]) -> str:
 
 def markdown(runs: dict[str, list[dict]], step_marks: list[int], minute_marks: list[float],
              score: float) -> str:
+    fmt = "{:.1f}" if score < 100 else "{:.0f}"  # games with small scores (Breakout) need a decimal
     lines = ["Mean raw score of the last 100 episodes: mean (min-max) over seeds.", "",
              "| label | seeds | " + " | ".join(f"{s // 1000}k steps" for s in step_marks)
              + f" | steps to {score:g} | policy lag | update s, median (max) |",
              "|---|---:|" + "---:|" * (len(step_marks) + 3)]
     for label, group in runs.items():
-        cells = [spread([value_at(r, "steps", s) for r in group]) for s in step_marks]
+        cells = [spread([value_at(r, "steps", s) for r in group], fmt) for s in step_marks]
         reach = spread([first_reach(r, "steps", score) for r in group], "{:,.0f}")
         # A run without "finished" was stopped early (or still runs): say so in its row.
         unfinished = sum(1 for r in group if not r.get("finished"))
@@ -104,7 +105,7 @@ def markdown(runs: dict[str, list[dict]], step_marks: list[int], minute_marks: l
               + f" | minutes to {score:g} | agent steps/s | load (min/median/max), steal |",
               "|---|" + "---:|" * (len(minute_marks) + 2) + "---|"]
     for label, group in runs.items():
-        cells = [spread([value_at(r, "t", 60 * m) for r in group]) for m in minute_marks]
+        cells = [spread([value_at(r, "t", 60 * m) for r in group], fmt) for m in minute_marks]
         reach = [first_reach(r, "t", score) for r in group]
         reach = spread([None if v is None else v / 60 for v in reach], "{:.1f}")
         rates = [r["points"][-1]["steps"] / r["points"][-1]["t"] for r in group if r["points"]]
