@@ -1,7 +1,8 @@
 """Stopping processes: this one on SIGTERM or Ctrl-C, and its children (SIGTERM,
-a shared grace period, then SIGKILL)."""
+a shared grace period, then SIGKILL); and lowering this one's CPU priority."""
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -31,3 +32,22 @@ def stop_processes(procs: dict[str, subprocess.Popen], grace: float,
                 on_kill(name)
             proc.kill()
             proc.wait()
+
+
+def lower_priority(increment: int) -> None:
+    """``os.nice(increment)``, and the same for this session's CPU group when
+    this process leads its session.
+
+    With autogroup scheduling (on by default in many Linux kernels) the CPU is
+    shared between sessions first; every service the launcher starts leads a
+    session of its own, so a niced service would still get a full session's
+    share. Only a session leader lowers its group: otherwise the group holds
+    the shell that started it and everything else started from there."""
+    niceness = os.nice(increment)
+    if os.getsid(0) != os.getpid():
+        return
+    try:
+        with open("/proc/self/autogroup", "w") as group:
+            group.write(str(niceness))
+    except OSError:
+        pass  # no autogroup in this kernel: the process's own nice is all there is

@@ -6,7 +6,7 @@ import secrets
 import sys
 
 from common.config import fail, parse_config
-from common.processes import stop_on_signals
+from common.processes import lower_priority, stop_on_signals
 from services.evaluate.config import EvaluateConfig
 
 PROG = "python -m services.evaluate"
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
                        "random play (same seeds, same settings), in parallel worker "
                        "processes; print and save the raw game score statistics.")
     if cfg.nice:
-        os.nice(cfg.nice)  # before the workers start: they inherit it
+        lower_priority(cfg.nice)  # before the workers start: they inherit it
     from common.checkpoint_source import CheckpointError, resolve
     from services.evaluate.evaluator import Evaluation
 

@@ -1,12 +1,11 @@
 """python -m services.viewer: watch the fleet play and the learner learn."""
 from __future__ import annotations
 
-import os
 import sys
 
 from common.bus import EndpointError
 from common.config import fail, parse_config
-from common.processes import stop_on_signals
+from common.processes import lower_priority, stop_on_signals
 from services.viewer.config import ViewerConfig
 
 PROG = "python -m services.viewer"
@@ -18,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
                        "loss and speed charts, as a web page, a window, a PNG snapshot or an "
                        "MP4 recording. Subscribes to the relay only, at a low CPU priority.")
     if cfg.nice:
-        os.nice(cfg.nice)  # the viewer's CPU is taken from training on a shared machine
+        lower_priority(cfg.nice)  # the viewer's CPU is taken from training on a shared machine
     from services.viewer.outputs import OutputError
     from services.viewer.viewer import SnapshotTimeout, Viewer
 
