@@ -114,8 +114,10 @@ def markdown(runs: dict[str, list[dict]], step_marks: list[int], minute_marks: l
     return "\n".join(lines) + "\n"
 
 
-def plot(runs: dict[str, list[dict]], path: Path, title: str, per_minute: bool = True) -> None:
-    """Curves per sample and, with ``per_minute``, per wall-clock minute (mean, min-max band)."""
+def plot(runs: dict[str, list[dict]], path: Path, title: str, per_minute: bool = True,
+         max_steps: float = float("inf")) -> None:
+    """Curves per sample (up to ``max_steps``) and, with ``per_minute``, per
+    wall-clock minute (mean, min-max band)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -128,7 +130,10 @@ def plot(runs: dict[str, list[dict]], path: Path, title: str, per_minute: bool =
     for (label, group), color in zip(runs.items(), colors):
         for ax, (x, scale) in zip(axes, panels):
             curves = [curve(r, x) for r in group if len(curve(r, x)[0])]
-            grid = np.linspace(min(c[0][0] for c in curves), max(c[0][-1] for c in curves), 300)
+            end = max(c[0][-1] for c in curves)
+            # Past the table's last mark a longer seed would stand alone under an n-seed label.
+            end = min(end, max_steps) if x == "steps" else end
+            grid = np.linspace(min(c[0][0] for c in curves), end, 300)
             # A run counts only where it has points: a shorter run never drags the line down.
             ys = np.array([np.interp(grid, cx, cy, left=np.nan, right=np.nan)
                            for cx, cy in curves])
