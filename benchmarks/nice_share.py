@@ -14,7 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks.procs import REPO, cpu_seconds
+
 LOOP = """import os, sys
 from common.processes import lower_priority
 os.sched_setaffinity(0, {0})
@@ -25,11 +26,6 @@ elif sys.argv[1] == "lower_priority":
 while True:
     pass
 """
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def lowered_share(how: str, seconds: float) -> float:

@@ -47,8 +47,7 @@ class Block:
 
 BLOCKS = [
     Block("sb3", "README.md", "airstriker-sb3env", ("sb3", "retrofleet", "rf-slow-learner"),
-          minutes=(),
-          steps=STEPS[:4], png="docs/img/learning-sb3.png",
+          minutes=(), steps=STEPS[:4], png="docs/img/learning-sb3.png",
           title="Airstriker, no sticky actions, 2 CPU cores: retrofleet vs SB3 PPO"),
     Block("sb3", "docs/RESULTS.md", "airstriker-sb3env", ("sb3", "retrofleet", "rf-slow-learner"),
           steps=STEPS[:4]),
