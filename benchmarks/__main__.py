@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.busy import machine_facts
+from benchmarks.busy import code_version, machine_facts
 from common.config import Checked, fail, option, parse_config, require
 
 PROG = "python -m benchmarks"
@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     log_root = Path(tempfile.mkdtemp(prefix="retrofleet-bench-logs-"))
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = out_dir / f"{'quick' if quick else 'full'}-{stamp}.json"
-    results: dict = {"format": 2, "machine": machine(start), "busy_at_start": start["busy"],
+    results: dict = {"format": 2, "code": code_version(), "machine": machine(start),
+                     "busy_at_start": start["busy"],
                      "busy_reasons": start["busy_reasons"], "quick": quick, "repeats": repeats,
                      "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                      "conditions": {}}

@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import subprocess
 import threading
 import time
 from pathlib import Path
 
 LOAD_PER_CORE = 0.5
 STEAL_LIMIT = 0.05
+RESULTS_DIR = "benchmarks/results"  # rewritten by the runs themselves: not a code change
 
 
 def machine_facts() -> dict:
@@ -31,6 +33,24 @@ def machine_facts() -> dict:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
             "system": platform.system()}
+
+
+def code_version(repo: Path = Path(__file__).resolve().parent.parent) -> dict:
+    """The commit the figures come from, and whether tracked files other than the
+    results themselves differed from it ("dirty"); both None outside a git checkout
+    (an image built without .git)."""
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
+                                 timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    changes = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                  f":(exclude){RESULTS_DIR}") if commit else None
+    return {"commit": commit, "dirty": None if changes is None else bool(changes)}
 
 
 def load_average() -> list[float]:

@@ -1,4 +1,5 @@
-"""One learning run's compact result file: the curve, the settings, the machine's load.
+"""One learning run's compact result file: the curve, the settings, the commit, the
+machine and its load.
 
 A point is written after every PPO update (every 1,024 agent steps): seconds
 since the run started, agent steps, episodes and the mean raw score of the
@@ -14,7 +15,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from benchmarks.busy import cpu_ticks, machine_facts, steal_between
+from benchmarks.busy import code_version, cpu_ticks, machine_facts, steal_between
 
 LOAD_EVERY = 30.0
 
@@ -26,7 +27,7 @@ class RunRecord:
         self.path = path
         self.started = time.time()
         self.data = {"system": system, "seed": seed, "settings": settings,
-                     "machine": machine_facts(), "started": time.strftime(
+                     "code": code_version(), "machine": machine_facts(), "started": time.strftime(
                          "%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
                      "load": [], "points": [], "finished": None}
         self.returns: deque[float] = deque(maxlen=100)
