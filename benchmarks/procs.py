@@ -7,6 +7,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 from common.processes import stop_processes
 
@@ -108,6 +109,45 @@ def cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return float("nan")
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process descended from it, as /proc shows them now."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # gone while we looked
+        children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def command_line(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace")
+
+
+def tree_cpu(root: int, role: Callable[[int], str]) -> dict[str, float]:
+    """CPU seconds used so far by ``root`` and its descendants, summed by ``role(pid)``.
+    A process that has exited no longer counts: call it while the run is running."""
+    totals: dict[str, float] = {}
+    for pid in process_tree(root):
+        seconds = cpu_seconds(pid)
+        if seconds == seconds:  # NaN: it exited between the listing and the read
+            name = role(pid)
+            totals[name] = totals.get(name, 0.0) + seconds
+    return {name: round(seconds, 2) for name, seconds in totals.items()}
 
 
 def maps_torch(pid: int) -> bool:

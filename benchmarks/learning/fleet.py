@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from benchmarks.learning.record import RunRecord
-from benchmarks.procs import REPO, free_base_port
+from benchmarks.procs import REPO, command_line, free_base_port, tree_cpu
 from common.envs import EnvOptions
 from common.metrics import read_metrics
 
@@ -52,6 +52,8 @@ def run_fleet(out: Path, seed: int, env_opts: EnvOptions, actors: int, max_steps
             rows = read_metrics(metrics)
             for row in rows[seen:]:
                 add_row(record, row, started)
+            if len(rows) > seen:  # read within 2 s of the row: <1% of a 40-update window
+                record.note_cpu(tree_cpu(launcher.pid, service_role))
             if len(rows) > seen and len(rows) // 20 > seen // 20:
                 last = record.data["points"][-1]
                 log(f"retrofleet seed {seed}: {last['steps']} steps, {last['t'] / 60:.1f} min, "
@@ -72,6 +74,14 @@ def run_fleet(out: Path, seed: int, env_opts: EnvOptions, actors: int, max_steps
         return record.data  # keep the run directory for a look at its logs
     shutil.rmtree(run_dir, ignore_errors=True)
     return record.data
+
+
+def service_role(pid: int) -> str:
+    """trainer (the learner), envs (the actors: emulator and inference) or other
+    (launcher, relay)."""
+    command = command_line(pid)
+    return ("trainer" if "services.learner" in command
+            else "envs" if "services.actor" in command else "other")
 
 
 def stop(launcher: subprocess.Popen) -> None:

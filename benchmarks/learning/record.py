@@ -3,7 +3,9 @@ machine and its load.
 
 A point is written after every PPO update (every 1,024 agent steps): seconds
 since the run started, agent steps, episodes and the mean raw score of the
-last 100 episodes. Load average and CPU steal are sampled every 30 s, so
+last 100 episodes; where the run's processes could be read, the CPU seconds
+they had used so far by role ("cpu": trainer, envs, other), so the CPU cost of
+an agent step can be told from the clock. Load average and CPU steal are sampled every 30 s, so
 every wall-clock figure carries the load it was measured under.
 """
 from __future__ import annotations
@@ -53,6 +55,11 @@ class RunRecord:
             "mean_return": None if mean is None else round(mean, 2),
             "mean_length": None if length is None else round(length, 1),
             **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in extra.items()}})
+
+    def note_cpu(self, cpu: dict[str, float]) -> None:
+        """CPU seconds used so far by the run's processes, by role, on the newest point."""
+        if self.data["points"]:
+            self.data["points"][-1]["cpu"] = cpu
 
     def sample_load(self) -> None:
         ticks = cpu_ticks()

@@ -4,7 +4,7 @@ Reads every ``<label>-seed<k>.json`` in DIR (written by ``python -m
 benchmarks.learning``) and prints, per label, the mean raw score of the last
 100 episodes at fixed agent-step and wall-clock marks as mean (min-max) over
 seeds, the time each seed took to reach a score, and the machine's load while
-it ran. ``--png`` draws the curves per sample and per minute side by side.
+it ran; for runs that recorded it, the CPU each agent step cost. ``--png`` draws the curves per sample and per minute side by side.
 """
 from __future__ import annotations
 
@@ -82,6 +82,58 @@ def update_summary(runs: list[dict]) -> str:
     seconds = [p["update_seconds"] for r in runs for p in r["points"]
                if p.get("update_seconds") is not None]
     return f"{statistics.median(seconds):.1f} ({max(seconds):.1f})" if seconds else "-"
+
+
+ROLES = ("trainer", "envs", "other")
+
+
+def cpu_window(run: dict, skip: float = 0.2) -> tuple[dict, dict] | None:
+    """The first and last points that carry CPU readings, leaving out the first
+    ``skip`` of the run's steps (start-up: imports, emulators, first updates)."""
+    points = [p for p in run["points"] if p.get("cpu")]
+    if not points:
+        return None
+    warm = [p for p in points if p["steps"] >= skip * points[-1]["steps"]]
+    if len(warm) < 2 or warm[-1]["steps"] == warm[0]["steps"]:
+        return None
+    return warm[0], warm[-1]
+
+
+def cpu_per_step(run: dict) -> dict[str, float] | None:
+    """Milliseconds of CPU per agent step, by role and in total, over the warm window."""
+    window = cpu_window(run)
+    if window is None:
+        return None
+    first, last = window
+    steps = last["steps"] - first["steps"]
+    per = {role: 1000 * (last["cpu"].get(role, 0.0) - first["cpu"].get(role, 0.0)) / steps
+           for role in ROLES}
+    return {**per, "total": sum(per.values())}
+
+
+def cpu_markdown(runs: dict[str, list[dict]], cores: int) -> str:
+    """CPU per agent step by role, the rate it allows on ``cores`` if nothing else
+    ran and nothing waited, and the rate measured over the same window."""
+    lines = [f"CPU milliseconds per agent step over each run's last 80% of steps: mean "
+             f"(min-max) over runs. Ceiling: {cores} cores x 1000 / total, the rate with "
+             "every core busy on this work and no waiting.", "",
+             "| label | runs | trainer | envs | other | total | ceiling, agent steps/s "
+             "| measured, agent steps/s | load (min/median/max), steal |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for label, group in runs.items():
+        costs = [cpu_per_step(r) for r in group]
+        rates = []
+        for run in group:
+            window = cpu_window(run)
+            if window is not None:
+                first, last = window
+                rates.append((last["steps"] - first["steps"]) / (last["t"] - first["t"]))
+        cells = [spread([None if c is None else c[key] for c in costs], "{:.2f}")
+                 for key in (*ROLES, "total")]
+        ceiling = spread([None if c is None else cores * 1000 / c["total"] for c in costs])
+        lines.append(f"| {label} | {len(group)} | " + " | ".join(cells)
+                     + f" | {ceiling} | {spread(rates)} | {load_summary(group)} |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown(runs: dict[str, list[dict]], step_marks: list[int], minute_marks: list[float],
@@ -177,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: error: no <label>-seed<k>.json files in {folder}", file=sys.stderr)
         return 2
     print(markdown(runs, step_marks, minute_marks, args.score), end="")
+    if any(cpu_per_step(r) for group in runs.values() for r in group):
+        print("\n" + cpu_markdown(runs, next(iter(runs.values()))[0]["machine"]["cores"]), end="")
     if args.png:
         plot(runs, Path(args.png), args.title)
         print(f"\nwrote {args.png}")

@@ -12,10 +12,12 @@ runtime one.
 from __future__ import annotations
 
 import functools
+import os
 import time
 from pathlib import Path
 
 from benchmarks.learning.record import RunRecord
+from benchmarks.procs import tree_cpu
 from common.envs import EnvOptions, make_env
 
 SB3_SETTINGS = {"n_steps": 128, "batch_size": 256, "n_epochs": 4, "learning_rate": 2.5e-4,
@@ -25,6 +27,11 @@ LOSS_KEYS = {"train/entropy_loss": "entropy", "train/approx_kl": "approx_kl",
              "train/clip_fraction": "clip_fraction", "train/value_loss": "loss_value",
              "train/policy_gradient_loss": "loss_policy",
              "train/explained_variance": "explained_variance"}
+
+
+def sb3_role(pid: int) -> str:
+    """trainer (this process: inference and updates) or envs (SubprocVecEnv's workers)."""
+    return "trainer" if pid == os.getpid() else "envs"
 
 
 def _env(opts: EnvOptions):
@@ -58,6 +65,7 @@ def run_sb3(out: Path, seed: int, env_opts: EnvOptions, envs: int, max_steps: in
 
         def _on_rollout_end(self) -> None:
             record.point(self.num_timesteps)
+            record.note_cpu(tree_cpu(os.getpid(), sb3_role))
             last = record.data["points"][-1]
             if len(record.data["points"]) % 20 == 0:
                 log(f"sb3 seed {seed}: {last['steps']} steps, {last['t'] / 60:.1f} min, "
