@@ -3,10 +3,10 @@ machine and its load.
 
 A point is written after every PPO update (every 1,024 agent steps): seconds
 since the run started, agent steps, episodes and the mean raw score of the
-last 100 episodes; where the run's processes could be read, the CPU seconds
-they had used so far by role ("cpu": trainer, envs, other), so the CPU cost of
-an agent step can be told from the clock. Load average and CPU steal are sampled every 30 s, so
-every wall-clock figure carries the load it was measured under.
+last 100 episodes; and the CPU seconds the run's processes had used so far,
+by role ("cpu": trainer, envs, other), so the CPU cost of an agent step can be
+told apart from the clock. Load average and CPU steal are sampled every 30 s,
+so every wall-clock figure carries the load it was measured under.
 """
 from __future__ import annotations
 

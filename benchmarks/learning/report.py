@@ -4,7 +4,8 @@ Reads every ``<label>-seed<k>.json`` in DIR (written by ``python -m
 benchmarks.learning``) and prints, per label, the mean raw score of the last
 100 episodes at fixed agent-step and wall-clock marks as mean (min-max) over
 seeds, the time each seed took to reach a score, and the machine's load while
-it ran; for runs that recorded it, the CPU each agent step cost. ``--png`` draws the curves per sample and per minute side by side.
+it ran; for runs that recorded it, the CPU each agent step cost. ``--png``
+draws the curves per sample and per minute side by side.
 """
 from __future__ import annotations
 
