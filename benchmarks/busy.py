@@ -36,9 +36,10 @@ def machine_facts() -> dict:
 
 
 def code_version(repo: Path = Path(__file__).resolve().parent.parent) -> dict:
-    """The commit the figures come from, and whether tracked files other than the
-    results themselves differed from it ("dirty"); both None outside a git checkout
-    (an image built without .git)."""
+    """The commit the figures come from, whether tracked files other than the
+    results themselves differed from it ("dirty") and which ("changed": a docs
+    edit is harmless, a code edit is not); None outside a git checkout (an image
+    built without .git)."""
     def git(*args: str) -> str | None:
         try:
             out = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True,
@@ -48,9 +49,11 @@ def code_version(repo: Path = Path(__file__).resolve().parent.parent) -> dict:
         return out.stdout.strip() if out.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    changes = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+    changes = git("diff", "HEAD", "--name-only", "--", ".",
                   f":(exclude){RESULTS_DIR}") if commit else None
-    return {"commit": commit, "dirty": None if changes is None else bool(changes)}
+    changed = None if changes is None else changes.splitlines()
+    return {"commit": commit, "dirty": None if changed is None else bool(changed),
+            "changed": changed}
 
 
 def load_average() -> list[float]:

@@ -22,15 +22,15 @@ def test_commit_and_dirty_flag_follow_the_checkout(tmp_path):
     git(tmp_path, "add", ".")
     git(tmp_path, "commit", "-qm", "first")
     head = git(tmp_path, "rev-parse", "HEAD")
-    assert code_version(tmp_path) == {"commit": head, "dirty": False}
+    assert code_version(tmp_path) == {"commit": head, "dirty": False, "changed": []}
 
     results.write_text('{"points": []}')  # a run rewriting its own result file
     (tmp_path / "notes.txt").write_text("untracked\n")
-    assert code_version(tmp_path) == {"commit": head, "dirty": False}
+    assert code_version(tmp_path) == {"commit": head, "dirty": False, "changed": []}
 
     (tmp_path / "learner.py").write_text("EPOCHS = 2\n")
-    assert code_version(tmp_path) == {"commit": head, "dirty": True}
+    assert code_version(tmp_path) == {"commit": head, "dirty": True, "changed": ["learner.py"]}
 
 
 def test_outside_a_checkout_both_are_unknown(tmp_path):
-    assert code_version(tmp_path) == {"commit": None, "dirty": None}
+    assert code_version(tmp_path) == {"commit": None, "dirty": None, "changed": None}
