@@ -71,7 +71,7 @@ def test_cpu_per_step_skips_start_up_and_splits_by_role():
 def test_cpu_table_gives_the_ceiling_and_the_measured_rate():
     r = run([(10, 2000, {"trainer": 0.0, "envs": 0.0}),
              (20, 4000, {"trainer": 4.0, "envs": 4.0})])  # 4 ms a step on 2 cores
-    row = next(line for line in cpu_markdown({"a": [r]}, 2).splitlines()
+    row = next(line for line in cpu_markdown({"a": [r]}).splitlines()
                if line.startswith("| a"))
     assert "| 4.00 (4.00-4.00) |" in row  # total
     assert "| 500 (500-500) | 200 (200-200) |" in row  # ceiling, then the measured rate

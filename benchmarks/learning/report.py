@@ -101,7 +101,8 @@ def cpu_window(run: dict, skip: float = 0.2) -> tuple[dict, dict] | None:
 
 
 def cpu_per_step(run: dict) -> dict[str, float] | None:
-    """Milliseconds of CPU per agent step, by role and in total, over the warm window."""
+    """Milliseconds of CPU per agent step, by role and in total, and the agent
+    steps per second ("rate") over the warm window."""
     window = cpu_window(run)
     if window is None:
         return None
@@ -109,12 +110,13 @@ def cpu_per_step(run: dict) -> dict[str, float] | None:
     steps = last["steps"] - first["steps"]
     per = {role: 1000 * (last["cpu"].get(role, 0.0) - first["cpu"].get(role, 0.0)) / steps
            for role in ROLES}
-    return {**per, "total": sum(per.values())}
+    return {**per, "total": sum(per.values()), "rate": steps / (last["t"] - first["t"])}
 
 
-def cpu_markdown(runs: dict[str, list[dict]], cores: int) -> str:
-    """CPU per agent step by role, the rate it allows on ``cores`` if nothing else
-    ran and nothing waited, and the rate measured over the same window."""
+def cpu_markdown(runs: dict[str, list[dict]]) -> str:
+    """CPU per agent step by role, the rate it allows on the runs' cores if nothing
+    else ran and nothing waited, and the rate measured over the same window."""
+    cores = next(iter(runs.values()))[0]["machine"]["cores"]
     lines = [f"CPU milliseconds per agent step over each run's last 80% of steps: mean "
              f"(min-max) over runs. Ceiling: {cores} cores x 1000 / total, the rate with "
              "every core busy on this work and no waiting.", "",
@@ -123,17 +125,12 @@ def cpu_markdown(runs: dict[str, list[dict]], cores: int) -> str:
              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for label, group in runs.items():
         costs = [cpu_per_step(r) for r in group]
-        rates = []
-        for run in group:
-            window = cpu_window(run)
-            if window is not None:
-                first, last = window
-                rates.append((last["steps"] - first["steps"]) / (last["t"] - first["t"]))
         cells = [spread([None if c is None else c[key] for c in costs], "{:.2f}")
                  for key in (*ROLES, "total")]
         ceiling = spread([None if c is None else cores * 1000 / c["total"] for c in costs])
+        rates = spread([None if c is None else c["rate"] for c in costs])
         lines.append(f"| {label} | {len(group)} | " + " | ".join(cells)
-                     + f" | {ceiling} | {spread(rates)} | {load_summary(group)} |")
+                     + f" | {ceiling} | {rates} | {load_summary(group)} |")
     return "\n".join(lines) + "\n"
 
 
@@ -231,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(markdown(runs, step_marks, minute_marks, args.score), end="")
     if any(cpu_per_step(r) for group in runs.values() for r in group):
-        print("\n" + cpu_markdown(runs, next(iter(runs.values()))[0]["machine"]["cores"]), end="")
+        print("\n" + cpu_markdown(runs), end="")
     if args.png:
         plot(runs, Path(args.png), args.title)
         print(f"\nwrote {args.png}")
