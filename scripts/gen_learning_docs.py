@@ -21,7 +21,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run as a script: make the repository importable
 
-from benchmarks.learning.report import cpu_markdown, load_runs, markdown, plot  # noqa: E402
+from benchmarks.learning.report import (  # noqa: E402
+    cpu_markdown,
+    load_runs,
+    markdown,
+    pairs_markdown,
+    plot,
+)
 
 RESULTS = REPO / "benchmarks" / "results" / "learning"
 STEPS = (50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 400_000)
@@ -45,6 +51,7 @@ class Block:
     score: float = 600.0
     evaluations: bool = False  # a table of the folder's *.eval.json instead of curves
     cpu: bool = False  # a table of CPU per agent step instead of curves
+    pairs: bool = False  # first label against second, seed by seed, at the last minute mark
 
 
 BLOCKS = [
@@ -64,6 +71,8 @@ BLOCKS = [
           ("sb3", "rf-e2-vclip", "rf-e2-novclip-vf1", "ref-e4-novclip-vf1", "rf-slow-learner"),
           minutes=(), steps=STEPS[:6], png="docs/img/learning-ablations.png",
           title="Airstriker, no sticky actions: ablations (per sample)"),
+    Block("b2b-pairs", "docs/RESULTS.md", "airstriker-sb3env", ("retrofleet", "sb3"),
+          seeds=B2B_SEEDS, minutes=B2B_MINUTES[-1:], pairs=True),
     Block("cpu", "docs/RESULTS.md", "cpu-budget", ("sb3", "retrofleet"), cpu=True),
     Block("breakout", "README.md", "breakout-30min", ("retrofleet",), score=10.0,
           steps=BREAKOUT_STEPS),
@@ -139,6 +148,8 @@ def render(block: Block) -> str:
               f"benchmarks/results/learning/{block.folder}: do not edit -->\n")
     if block.cpu:
         return source + cpu_markdown(runs)
+    if block.pairs:
+        return source + pairs_markdown(runs, block.score, block.minutes[-1])
     return source + markdown(runs, list(block.steps), list(block.minutes), block.score)
 
 
@@ -174,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for block in BLOCKS:
         runs = block_runs(block)
-        if block.png and runs and not (block.evaluations or block.cpu):
+        if block.png and runs and not (block.evaluations or block.cpu or block.pairs):
             plot(runs, REPO / block.png, block.title, per_minute=bool(block.minutes),
                  max_steps=max(block.steps))
     print(f"gen_learning_docs: wrote {', '.join(stale) or 'nothing new'}")

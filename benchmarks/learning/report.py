@@ -134,6 +134,44 @@ def cpu_markdown(runs: dict[str, list[dict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def pairs_markdown(runs: dict[str, list[dict]], score: float, minute: float) -> str:
+    """Back-to-back pairs, one row per seed both labels ran: the first label against
+    the second in minutes to ``score``, score at ``minute`` and agent steps/s, with
+    the ratio of each pair and of the means over the pairs."""
+    (name, mine), (peer_name, peers) = list(runs.items())[:2]
+    by_seed = {r["seed"]: r for r in peers}
+    pairs = [(r, by_seed[r["seed"]]) for r in sorted(mine, key=lambda r: r["seed"])
+             if r["seed"] in by_seed]
+
+    def reach(run: dict) -> float | None:
+        t = first_reach(run, "t", score)
+        return None if t is None else t / 60
+
+    def rate(run: dict) -> float:
+        return run["points"][-1]["steps"] / run["points"][-1]["t"]
+
+    def cells(a: list[float | None], b: list[float | None], fmt: str) -> str:
+        if None in a or None in b:
+            return "- | -"
+        ma, mb = statistics.fmean(a), statistics.fmean(b)
+        return f"{fmt.format(ma)} / {fmt.format(mb)} | {ma / mb:.2f}"
+
+    lines = [f"{name} / {peer_name}, each pair run back to back; ratio = {name}'s figure "
+             f"over {peer_name}'s.", "",
+             f"| seed | minutes to {score:g} | ratio | score at {minute:g} min | ratio "
+             "| agent steps/s | ratio |", "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = [(str(a["seed"]), [a], [b]) for a, b in pairs]
+    if len(pairs) > 1:
+        rows.append((f"mean of {len(pairs)}", [a for a, _ in pairs], [b for _, b in pairs]))
+    for label, a, b in rows:
+        lines.append(f"| {label} | " + " | ".join((
+            cells([reach(r) for r in a], [reach(r) for r in b], "{:.1f}"),
+            cells([value_at(r, "t", 60 * minute) for r in a],
+                  [value_at(r, "t", 60 * minute) for r in b], "{:.0f}"),
+            cells([rate(r) for r in a], [rate(r) for r in b], "{:.0f}"))) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def markdown(runs: dict[str, list[dict]], step_marks: list[int], minute_marks: list[float],
              score: float) -> str:
     fmt = "{:.1f}" if score < 100 else "{:.0f}"  # games with small scores (Breakout) need a decimal
