@@ -36,3 +36,8 @@ def test_a_score_never_reached_leaves_the_cell_empty():
                                  "b": [run(0, [(600, 3000, 700)])]}, score=600, minute=10))
     assert table["0"].startswith("| 0 | - | - | 300 / 700 | 0.43 |")
     assert "mean of 1" not in table
+
+
+def test_one_side_alone_says_there_are_no_pairs():
+    assert pairs_markdown({"a": [run(0, [(600, 6000, 300)])]}, score=600,
+                          minute=10).startswith("(no pairs yet: only a has result files)")

@@ -138,6 +138,8 @@ def pairs_markdown(runs: dict[str, list[dict]], score: float, minute: float) -> 
     """Back-to-back pairs, one row per seed both labels ran: the first label against
     the second in minutes to ``score``, score at ``minute`` and agent steps/s, with
     the ratio of each pair and of the means over the pairs."""
+    if len(runs) < 2:
+        return f"(no pairs yet: only {', '.join(runs)} has result files)\n"
     (name, mine), (peer_name, peers) = list(runs.items())[:2]
     by_seed = {r["seed"]: r for r in peers}
     pairs = [(r, by_seed[r["seed"]]) for r in sorted(mine, key=lambda r: r["seed"])
