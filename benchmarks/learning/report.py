@@ -54,6 +54,17 @@ def first_reach(run: dict, x: str, score: float) -> float | None:
     return float(xs[hit[0]]) if len(hit) else None
 
 
+def minutes_to(run: dict, score: float) -> float | None:
+    """Wall-clock minutes until the run first scored ``score``; None if it never did."""
+    t = first_reach(run, "t", score)
+    return None if t is None else t / 60
+
+
+def steps_per_second(run: dict) -> float:
+    """Agent steps per wall-clock second over the whole run, start-up included."""
+    return run["points"][-1]["steps"] / run["points"][-1]["t"]
+
+
 def spread(values: list[float | None], fmt: str = "{:.0f}") -> str:
     """'mean (min-max)' over the seeds that have a value; 'n/3' marks missing ones."""
     have = [v for v in values if v is not None]
@@ -145,13 +156,6 @@ def pairs_markdown(runs: dict[str, list[dict]], score: float, minute: float) -> 
     pairs = [(r, by_seed[r["seed"]]) for r in sorted(mine, key=lambda r: r["seed"])
              if r["seed"] in by_seed]
 
-    def reach(run: dict) -> float | None:
-        t = first_reach(run, "t", score)
-        return None if t is None else t / 60
-
-    def rate(run: dict) -> float:
-        return run["points"][-1]["steps"] / run["points"][-1]["t"]
-
     def cells(a: list[float | None], b: list[float | None], fmt: str) -> str:
         if None in a or None in b:
             return "- | -"
@@ -167,10 +171,12 @@ def pairs_markdown(runs: dict[str, list[dict]], score: float, minute: float) -> 
         rows.append((f"mean of {len(pairs)}", [a for a, _ in pairs], [b for _, b in pairs]))
     for label, a, b in rows:
         lines.append(f"| {label} | " + " | ".join((
-            cells([reach(r) for r in a], [reach(r) for r in b], "{:.1f}"),
+            cells([minutes_to(r, score) for r in a], [minutes_to(r, score) for r in b],
+                  "{:.1f}"),
             cells([value_at(r, "t", 60 * minute) for r in a],
                   [value_at(r, "t", 60 * minute) for r in b], "{:.0f}"),
-            cells([rate(r) for r in a], [rate(r) for r in b], "{:.0f}"))) + " |")
+            cells([steps_per_second(r) for r in a], [steps_per_second(r) for r in b],
+                  "{:.0f}"))) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -196,9 +202,8 @@ def markdown(runs: dict[str, list[dict]], step_marks: list[int], minute_marks: l
               "|---|" + "---:|" * (len(minute_marks) + 2) + "---|"]
     for label, group in runs.items():
         cells = [spread([value_at(r, "t", 60 * m) for r in group], fmt) for m in minute_marks]
-        reach = [first_reach(r, "t", score) for r in group]
-        reach = spread([None if v is None else v / 60 for v in reach], "{:.1f}")
-        rates = [r["points"][-1]["steps"] / r["points"][-1]["t"] for r in group if r["points"]]
+        reach = spread([minutes_to(r, score) for r in group], "{:.1f}")
+        rates = [steps_per_second(r) for r in group if r["points"]]
         lines.append(f"| {label} | " + " | ".join(cells)
                      + f" | {reach} | {spread(rates)} | {load_summary(group)} |")
     return "\n".join(lines) + "\n"
