@@ -54,11 +54,7 @@ def run_fleet(out: Path, seed: int, env_opts: EnvOptions, actors: int, max_steps
                 add_row(record, row, started)
             if len(rows) > seen:  # read within 2 s of the row: <1% of a 40-update window
                 record.note_cpu(tree_cpu(launcher.pid, service_role))
-            if len(rows) > seen and len(rows) // 20 > seen // 20:
-                last = record.data["points"][-1]
-                log(f"retrofleet seed {seed}: {last['steps']} steps, {last['t'] / 60:.1f} min, "
-                    f"mean return {last['mean_return']}, lag {last.get('lag_mean')}")
-                record.save()
+            record.progress(log, "retrofleet", lag=True)
             seen = len(rows)
             if rows and rows[-1]["env_steps"] >= max_steps:
                 break

@@ -15,11 +15,13 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.busy import code_version, cpu_ticks, machine_facts, steal_between
 
 LOAD_EVERY = 30.0
+PROGRESS_EVERY = 20  # points (updates) between a progress line and a save
 
 
 class RunRecord:
@@ -35,6 +37,7 @@ class RunRecord:
         self.returns: deque[float] = deque(maxlen=100)
         self.lengths: deque[int] = deque(maxlen=100)
         self.episodes = 0
+        self._reported = 0  # points when progress() last logged
         self._ticks = cpu_ticks()
         self._stop = threading.Event()
         self.sample_load()
@@ -60,6 +63,19 @@ class RunRecord:
         """CPU seconds used so far by the run's processes, by role, on the newest point."""
         if self.data["points"]:
             self.data["points"][-1]["cpu"] = cpu
+
+    def progress(self, log: Callable[[str], None], name: str, lag: bool = False) -> None:
+        """Once per PROGRESS_EVERY new points (a call may come after several): log the
+        newest point and save, so a killed run keeps its curve up to a few minutes
+        before the kill."""
+        points = self.data["points"]
+        if len(points) // PROGRESS_EVERY <= self._reported // PROGRESS_EVERY:
+            return
+        self._reported = len(points)
+        last = points[-1]
+        log(f"{name} seed {self.data['seed']}: {last['steps']} steps, {last['t'] / 60:.1f} min, "
+            f"mean return {last['mean_return']}" + (f", lag {last.get('lag_mean')}" if lag else ""))
+        self.save()
 
     def sample_load(self) -> None:
         ticks = cpu_ticks()

@@ -128,11 +128,7 @@ def run_reference(out: Path, seed: int, env_opts: EnvOptions, envs: int, max_ste
             record.point(steps, update_seconds=time.monotonic() - t0,
                          **{("loss_" + k if k in ("policy", "value") else k): v
                             for k, v in losses.items()})
-            last = record.data["points"][-1]
-            if len(record.data["points"]) % 20 == 0:
-                log(f"reference seed {seed}: {steps} steps, {last['t'] / 60:.1f} min, "
-                    f"mean return {last['mean_return']}")
-                record.save()
+            record.progress(log, "reference")
     finally:
         vec.close()
     record.save(finished=True)

@@ -66,11 +66,7 @@ def run_sb3(out: Path, seed: int, env_opts: EnvOptions, envs: int, max_steps: in
         def _on_rollout_end(self) -> None:
             record.point(self.num_timesteps)
             record.note_cpu(tree_cpu(os.getpid(), sb3_role))
-            last = record.data["points"][-1]
-            if len(record.data["points"]) % 20 == 0:
-                log(f"sb3 seed {seed}: {last['steps']} steps, {last['t'] / 60:.1f} min, "
-                    f"mean return {last['mean_return']}")
-                record.save()
+            record.progress(log, "sb3")
 
     venv = SubprocVecEnv([functools.partial(_env, env_opts) for _ in range(envs)])
     try:
