@@ -232,8 +232,13 @@ def plot(runs: dict[str, list[dict]], path: Path, title: str, per_minute: bool =
             # A run counts only where it has points: a shorter run never drags the line down.
             ys = np.array([np.interp(grid, cx, cy, left=np.nan, right=np.nan)
                            for cx, cy in curves])
-            ax.plot(grid / scale, np.nanmean(ys, axis=0), color=color,
+            mean = np.nanmean(ys, axis=0)
+            # Where only some seeds got there the mean jumps; dash it so it reads as such.
+            every_seed = np.isfinite(ys).all(axis=0)
+            ax.plot(grid / scale, np.where(every_seed, mean, np.nan), color=color,
                     label=f"{label} ({len(group)} seed{'' if len(group) == 1 else 's'})")
+            ax.plot(grid / scale, np.where(every_seed, np.nan, mean), color=color,
+                    linestyle="--", linewidth=1)
             ax.fill_between(grid / scale, np.nanmin(ys, axis=0), np.nanmax(ys, axis=0),
                             color=color, alpha=0.18, linewidth=0)
     axes[0].set(xlabel="agent steps (thousands)", ylabel="mean score, last 100 episodes",
@@ -243,7 +248,8 @@ def plot(runs: dict[str, list[dict]], path: Path, title: str, per_minute: bool =
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize=8)
-    fig.suptitle(title + "\n(line: mean over the seeds that got there; band: min-max)", fontsize=10)
+    fig.suptitle(title + "\n(line: mean over the seeds; dashed: over the seeds that got there; "
+                 "band: min-max)", fontsize=10)
     fig.savefig(path, dpi=110)
 
 
