@@ -34,6 +34,11 @@ STEPS = (50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 400_000)
 B2B_STEPS = (100_000, 200_000, 300_000, 350_000, 400_000)
 B2B_MINUTES = (10, 20, 29.5)
 B2B_SEEDS = (1, 5, 6)  # the 30-minute pairs, each run alone on the machine
+# The default env (sticky actions 0.25, no-op starts): 18-minute pairs, so 400
+# (SB3's mean near 200k steps without sticky actions) rather than 600.
+DEFAULT_STEPS = (50_000, 100_000, 150_000, 200_000, 250_000)
+DEFAULT_MINUTES = (5, 10, 15, 17.5)
+DEFAULT_SEEDS = (0, 1, 2)
 BREAKOUT_STEPS = (100_000, 200_000, 300_000, 400_000, 500_000)
 
 
@@ -78,6 +83,14 @@ BLOCKS = [
           title="Airstriker, no sticky actions: ablations (per sample)"),
     Block("b2b-pairs", "docs/RESULTS.md", "airstriker-sb3env", ("retrofleet", "sb3"),
           seeds=B2B_SEEDS, minutes=B2B_MINUTES[-1:], table="pairs"),
+    Block("default", "docs/RESULTS.md", "airstriker-default", ("sb3", "retrofleet"),
+          seeds=DEFAULT_SEEDS, steps=DEFAULT_STEPS, minutes=DEFAULT_MINUTES, score=400.0,
+          png="docs/img/learning-default.png",
+          title="Airstriker, default env (sticky 0.25): back to back, seeds 0, 1, 2"),
+    Block("default-pairs", "README.md", "airstriker-default", ("retrofleet", "sb3"),
+          seeds=DEFAULT_SEEDS, minutes=DEFAULT_MINUTES[-1:], score=400.0, table="pairs"),
+    Block("default-pairs", "docs/RESULTS.md", "airstriker-default", ("retrofleet", "sb3"),
+          seeds=DEFAULT_SEEDS, minutes=DEFAULT_MINUTES[-1:], score=400.0, table="pairs"),
     Block("cpu", "docs/RESULTS.md", "cpu-budget", ("sb3", "retrofleet"), table="cpu"),
     Block("breakout", "README.md", "breakout-30min", ("retrofleet",), score=10.0,
           steps=BREAKOUT_STEPS),
