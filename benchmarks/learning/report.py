@@ -166,17 +166,16 @@ def pairs_markdown(runs: dict[str, list[dict]], score: float, minute: float) -> 
              f"over {peer_name}'s.", "",
              f"| seed | minutes to {score:g} | ratio | score at {minute:g} min | ratio "
              "| agent steps/s | ratio |", "|---|---:|---:|---:|---:|---:|---:|"]
+    figures = ((lambda r: minutes_to(r, score), "{:.1f}"),
+               (lambda r: value_at(r, "t", 60 * minute), "{:.0f}"),
+               (steps_per_second, "{:.0f}"))
     rows = [(str(a["seed"]), [a], [b]) for a, b in pairs]
     if len(pairs) > 1:
         rows.append((f"mean of {len(pairs)}", [a for a, _ in pairs], [b for _, b in pairs]))
     for label, a, b in rows:
-        lines.append(f"| {label} | " + " | ".join((
-            cells([minutes_to(r, score) for r in a], [minutes_to(r, score) for r in b],
-                  "{:.1f}"),
-            cells([value_at(r, "t", 60 * minute) for r in a],
-                  [value_at(r, "t", 60 * minute) for r in b], "{:.0f}"),
-            cells([steps_per_second(r) for r in a], [steps_per_second(r) for r in b],
-                  "{:.0f}"))) + " |")
+        lines.append(f"| {label} | " + " | ".join(
+            cells([figure(r) for r in a], [figure(r) for r in b], fmt)
+            for figure, fmt in figures) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -224,7 +223,7 @@ def plot(runs: dict[str, list[dict]], path: Path, title: str, per_minute: bool =
     panels = (("steps", 1e3), ("t", 60.0))[:len(axes)]
     for (label, group), color in zip(runs.items(), colors):
         for ax, (x, scale) in zip(axes, panels):
-            curves = [curve(r, x) for r in group if len(curve(r, x)[0])]
+            curves = [c for c in (curve(r, x) for r in group) if len(c[0])]
             end = max(c[0][-1] for c in curves)
             # Past the table's last mark a longer seed would stand alone under an n-seed label.
             end = min(end, max_steps) if x == "steps" else end
