@@ -70,7 +70,8 @@ def _parse_bool(text: str) -> bool:
     raise ValueError(f"not a boolean: {text!r}")
 
 
-def _converter(kind: Any):
+def value_parser(kind: Any):
+    """The function that turns a setting's text (flag, env var, --variant) into its type."""
     kind = {"int": int, "float": float, "str": str, "bool": bool}.get(kind, kind)
     return _parse_bool if kind is bool else kind
 
@@ -104,7 +105,7 @@ def build_parser(cls: type, prog: str, description: str) -> argparse.ArgumentPar
     parser = OneLineErrorParser(prog=prog, description=description, epilog=env_epilog(cls))
     for f in dataclasses.fields(cls):
         name = flag(f.name)
-        convert = _converter(f.type)
+        convert = value_parser(f.type)
         kwargs = {"dest": f.name, "default": f.default}
         if "choices" in f.metadata:
             kwargs["choices"] = f.metadata["choices"]  # shown as {a,b,c} in place of a metavar
@@ -129,7 +130,7 @@ def parse_config(cls: type[T], argv: Sequence[str] | None, prog: str, descriptio
         if raw is None:
             continue
         try:
-            value = _converter(f.type)(raw)
+            value = value_parser(f.type)(raw)
         except ValueError:
             parser.exit(2, f"{prog}: error: environment variable {env_name(f.name)}={raw!r} "
                            f"is not a valid {f.type}\n")

@@ -7,12 +7,14 @@ after another, so their wall-clock figures are back to back on one machine.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.config import Checked, fail, option, parse_config, require
+from common.config import Checked, fail, option, parse_config, require, value_parser
 from common.envs import DEFAULT_GAME, EnvOptions
 
 PROG = "python -m benchmarks.learning"
@@ -59,8 +61,46 @@ def parse_variant(text: str) -> dict[str, str]:
     return pairs
 
 
-def log(message: str) -> None:
-    print(f"{time.strftime('%H:%M:%S')} {PROG}: {message}", file=sys.stderr, flush=True)
+def variant_configs(system: str) -> tuple[type, ...]:
+    """The settings classes that --variant's names must come from, per system."""
+    if system == "sb3":
+        return ()  # stable-baselines3 runs with its own, fixed settings (sb3_ppo.py)
+    if system == "reference":
+        from benchmarks.learning.reference import ReferenceOptions
+        return (ReferenceOptions,)
+    from services.actor.config import ActorConfig
+    from services.learner.config import LearnerConfig
+    from services.relay.__main__ import RelayConfig
+    return (LearnerConfig, ActorConfig, RelayConfig)
+
+
+def check_variant(variant: dict[str, str], system: str) -> None:
+    """ValueError unless every NAME is a setting of ``system`` and its VALUE parses:
+    the services ignore an unknown RETROFLEET_* variable, so a misspelt name would
+    run the defaults under the variant's label."""
+    fields = {f.name.upper(): f for cls in variant_configs(system)
+              for f in dataclasses.fields(cls)}
+    for name, value in variant.items():
+        field = fields.get(name)
+        if field is None:
+            raise ValueError(f"--variant {name}: {system} has no such setting"
+                             + (" (--variant is for retrofleet and the reference)"
+                                if system == "sb3" else ""))
+        try:
+            parsed = value_parser(field.type)(value)
+        except ValueError:
+            raise ValueError(f"--variant {name}={value!r} is not a valid {field.type}") from None
+        choices = field.metadata.get("choices")
+        if choices and parsed not in choices:
+            raise ValueError(f"--variant {name}={value!r} must be one of {choices}")
+
+
+def run_log(run: str) -> Callable[[str], None]:
+    """A logger whose lines name the program and the run."""
+    def log(message: str) -> None:
+        print(f"{time.strftime('%H:%M:%S')} {PROG}: {run}: {message}", file=sys.stderr,
+              flush=True)
+    return log
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(PROG, f"--seeds {cfg.seeds!r}: give comma-separated integers, e.g. 0,1,2")
     try:
         variant = parse_variant(cfg.variant)
+        check_variant(variant, cfg.system)
     except ValueError as exc:
         return fail(PROG, str(exc))
     if not seeds or min(seeds) < 0:
@@ -80,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = Path(cfg.out)
     for seed in seeds:
         out = out_dir / f"{label}-seed{seed}.json"
-        log(f"{label} seed {seed}: up to {cfg.max_steps} steps -> {out}")
+        log = run_log(f"{label} seed {seed}")  # names the run on every line: runs go side by side
+        log(f"up to {cfg.max_steps} steps -> {out}")
         if cfg.system == "sb3":
             from benchmarks.learning.sb3_ppo import run_sb3
             data = run_sb3(out, seed, env_opts, cfg.actors, cfg.max_steps, cfg.max_minutes, log)
@@ -93,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             data = run_fleet(out, seed, env_opts, cfg.actors, cfg.max_steps, cfg.max_minutes,
                              variant, log, cfg.evaluate)
         last = data["points"][-1] if data["points"] else {}
-        log(f"{label} seed {seed}: done, {last.get('steps')} steps in "
+        log(f"done, {last.get('steps')} steps in "
             f"{last.get('t', 0) / 60:.1f} min, mean return {last.get('mean_return')}")
     return 0
 

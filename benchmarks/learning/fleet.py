@@ -54,7 +54,7 @@ def run_fleet(out: Path, seed: int, env_opts: EnvOptions, actors: int, max_steps
                 add_row(record, row, started)
             if len(rows) > seen:  # read within 2 s of the row: <1% of a 40-update window
                 record.note_cpu(tree_cpu(launcher.pid, service_role))
-            record.progress(log, "retrofleet", lag=True)
+            record.progress(log)
             seen = len(rows)
             if rows and rows[-1]["env_steps"] >= max_steps:
                 break

@@ -64,17 +64,17 @@ class RunRecord:
         if self.data["points"]:
             self.data["points"][-1]["cpu"] = cpu
 
-    def progress(self, log: Callable[[str], None], name: str, lag: bool = False) -> None:
+    def progress(self, log: Callable[[str], None]) -> None:
         """Once per PROGRESS_EVERY new points (a call may come after several): log the
-        newest point and save, so a killed run keeps its curve up to a few minutes
-        before the kill."""
+        newest point (with its policy lag where the trainer has one) and save, so a
+        killed run keeps its curve up to a few minutes before the kill."""
         points = self.data["points"]
         if len(points) // PROGRESS_EVERY <= self._reported // PROGRESS_EVERY:
             return
         self._reported = len(points)
         last = points[-1]
-        log(f"{name} seed {self.data['seed']}: {last['steps']} steps, {last['t'] / 60:.1f} min, "
-            f"mean return {last['mean_return']}" + (f", lag {last.get('lag_mean')}" if lag else ""))
+        log(f"{last['steps']} steps, {last['t'] / 60:.1f} min, mean return {last['mean_return']}"
+            + (f", lag {last['lag_mean']}" if "lag_mean" in last else ""))
         self.save()
 
     def sample_load(self) -> None:

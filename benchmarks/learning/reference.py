@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from benchmarks.learning.record import RunRecord
-from common.config import _converter, option
+from common.config import option, value_parser
 from common.envs import EnvOptions, make_env
 from common.seeds import actor_seed
 from common.update import (
@@ -48,7 +48,7 @@ def reference_options(variant: dict[str, str]) -> ReferenceOptions:
     unknown = sorted(set(variant) - set(fields))
     if unknown:
         raise ValueError(f"the reference has no option(s) {unknown}")
-    return ReferenceOptions(**{fields[k].name: _converter(fields[k].type)(v)
+    return ReferenceOptions(**{fields[k].name: value_parser(fields[k].type)(v)
                                for k, v in variant.items()})
 
 
@@ -128,7 +128,7 @@ def run_reference(out: Path, seed: int, env_opts: EnvOptions, envs: int, max_ste
             record.point(steps, update_seconds=time.monotonic() - t0,
                          **{("loss_" + k if k in ("policy", "value") else k): v
                             for k, v in losses.items()})
-            record.progress(log, "reference")
+            record.progress(log)
     finally:
         vec.close()
     record.save(finished=True)

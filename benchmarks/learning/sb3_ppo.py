@@ -66,7 +66,7 @@ def run_sb3(out: Path, seed: int, env_opts: EnvOptions, envs: int, max_steps: in
         def _on_rollout_end(self) -> None:
             record.point(self.num_timesteps)
             record.note_cpu(tree_cpu(os.getpid(), sb3_role))
-            record.progress(log, "sb3")
+            record.progress(log)
 
     venv = SubprocVecEnv([functools.partial(_env, env_opts) for _ in range(envs)])
     try:
