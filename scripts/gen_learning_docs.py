@@ -4,9 +4,9 @@ from the committed result files in benchmarks/results/learning/.
     .venv/bin/python scripts/gen_learning_docs.py          rewrite the tables and PNGs
     .venv/bin/python scripts/gen_learning_docs.py --check  exit 1 if a table is out of date
 
-Each block names one experiment folder and the labels to show, in order (a
-label "FOLDER/LABEL" comes from another folder); only the text between its
-markers (``<!-- learning:NAME:begin -->`` ... ``end -->``) is generated. The
+Each block names the docs that show it, one experiment folder and the labels to
+show, in order (a label "FOLDER/LABEL" comes from another folder); only the text
+between its markers (``<!-- learning:NAME:begin -->`` ... ``end -->``) is generated. The
 PNGs are redrawn on a rewrite but not compared by --check (their bytes depend
 on the plotting library's version).
 """
@@ -45,7 +45,7 @@ BREAKOUT_STEPS = (100_000, 200_000, 300_000, 400_000, 500_000)
 @dataclass(frozen=True)
 class Block:
     name: str
-    doc: str  # file, relative to the repository
+    docs: tuple[str, ...]  # files that show the table, relative to the repository
     folder: str  # under benchmarks/results/learning
     labels: tuple[str, ...]  # "label" in ``folder``, or "other-folder/label"
     minutes: tuple[float, ...] = (10, 20, 30)
@@ -64,43 +64,37 @@ class Block:
             raise ValueError(f"block {self.name}: unknown table {self.table!r}")
 
 
+IN_README, IN_RESULTS = ("README.md",), ("docs/RESULTS.md",)
+IN_BOTH = IN_README + IN_RESULTS
 BLOCKS = [
-    Block("sb3", "README.md", "airstriker-sb3env", ("sb3", "retrofleet", "rf-slow-learner"),
+    Block("sb3", IN_README, "airstriker-sb3env", ("sb3", "retrofleet", "rf-slow-learner"),
           minutes=(), steps=STEPS[:4], png="docs/img/learning-sb3.png",
           title="Airstriker, no sticky actions, 2 CPU cores: retrofleet vs SB3 PPO"),
-    Block("sb3", "docs/RESULTS.md", "airstriker-sb3env",
+    Block("sb3", IN_RESULTS, "airstriker-sb3env",
           ("sb3", "retrofleet", "rf-slow-learner", "rf-slow-learner-today"), steps=STEPS[:4]),
     # 29.5 min, not 30: SB3's clock starts with its training, so a 30-minute
     # budget ends at 29.8 minutes of curve.
-    Block("b2b", "README.md", "airstriker-sb3env", ("sb3", "retrofleet"), seeds=B2B_SEEDS,
-          steps=B2B_STEPS, minutes=B2B_MINUTES),
-    Block("b2b", "docs/RESULTS.md", "airstriker-sb3env", ("sb3", "retrofleet"), seeds=B2B_SEEDS,
+    Block("b2b", IN_BOTH, "airstriker-sb3env", ("sb3", "retrofleet"), seeds=B2B_SEEDS,
           steps=B2B_STEPS, minutes=B2B_MINUTES, png="docs/img/learning-b2b.png",
           title="Airstriker, no sticky actions, 2 CPU cores: back to back, seeds 1, 5, 6"),
-    Block("ablations", "docs/RESULTS.md", "airstriker-sb3env",
+    Block("ablations", IN_RESULTS, "airstriker-sb3env",
           ("sb3", "rf-e2-vclip", "rf-e2-novclip-vf1", "ref-e4-novclip-vf1", "rf-slow-learner"),
           minutes=(), steps=STEPS[:6], png="docs/img/learning-ablations.png",
           title="Airstriker, no sticky actions: ablations (per sample)"),
-    Block("b2b-pairs", "docs/RESULTS.md", "airstriker-sb3env", ("retrofleet", "sb3"),
+    Block("b2b-pairs", IN_RESULTS, "airstriker-sb3env", ("retrofleet", "sb3"),
           seeds=B2B_SEEDS, minutes=B2B_MINUTES[-1:], table="pairs"),
-    Block("default", "docs/RESULTS.md", "airstriker-default", ("sb3", "retrofleet"),
+    Block("default", IN_RESULTS, "airstriker-default", ("sb3", "retrofleet"),
           seeds=DEFAULT_SEEDS, steps=DEFAULT_STEPS, minutes=DEFAULT_MINUTES, score=400.0,
           png="docs/img/learning-default.png",
           title="Airstriker, default env (sticky 0.25): back to back, seeds 0, 1, 2"),
-    Block("default-pairs", "README.md", "airstriker-default", ("retrofleet", "sb3"),
+    Block("default-pairs", IN_BOTH, "airstriker-default", ("retrofleet", "sb3"),
           seeds=DEFAULT_SEEDS, minutes=DEFAULT_MINUTES[-1:], score=400.0, table="pairs"),
-    Block("default-pairs", "docs/RESULTS.md", "airstriker-default", ("retrofleet", "sb3"),
-          seeds=DEFAULT_SEEDS, minutes=DEFAULT_MINUTES[-1:], score=400.0, table="pairs"),
-    Block("cpu", "docs/RESULTS.md", "cpu-budget", ("sb3", "retrofleet"), table="cpu"),
-    Block("breakout", "README.md", "breakout-30min", ("retrofleet",), score=10.0,
-          steps=BREAKOUT_STEPS),
-    Block("breakout", "docs/RESULTS.md", "breakout-30min", ("retrofleet",), score=10.0,
+    Block("cpu", IN_RESULTS, "cpu-budget", ("sb3", "retrofleet"), table="cpu"),
+    Block("breakout", IN_BOTH, "breakout-30min", ("retrofleet",), score=10.0,
           steps=BREAKOUT_STEPS,
           png="docs/img/learning-breakout.png",
           title="Breakout-Atari2600-v0, default settings, 2 CPU cores"),
-    Block("breakout-eval", "README.md", "breakout-30min", ("retrofleet",),
-          table="evaluations"),
-    Block("breakout-eval", "docs/RESULTS.md", "breakout-30min", ("retrofleet",),
+    Block("breakout-eval", IN_BOTH, "breakout-30min", ("retrofleet",),
           table="evaluations"),
 ]
 
@@ -169,10 +163,10 @@ def render(block: Block) -> str:
     return source + markdown(runs, list(block.steps), list(block.minutes), block.score)
 
 
-def replace_block(text: str, block: Block, body: str) -> str:
+def replace_block(text: str, doc: str, block: Block, body: str) -> str:
     start, stop = text.find(begin(block.name)), text.find(end(block.name))
     if start < 0 or stop < start:
-        raise SystemExit(f"gen_learning_docs: error: {block.doc} lacks the markers "
+        raise SystemExit(f"gen_learning_docs: error: {doc} lacks the markers "
                          f"{begin(block.name)} ... {end(block.name)}")
     return text[:start] + begin(block.name) + "\n" + body + text[stop:]
 
@@ -183,12 +177,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="exit 1 if a generated table differs from the result files")
     args = parser.parse_args(argv)
     stale = []
-    for doc in sorted({b.doc for b in BLOCKS}):
+    bodies = {block: render(block) for block in BLOCKS}
+    for doc in sorted({doc for b in BLOCKS for doc in b.docs}):
         path = REPO / doc
         text = path.read_text()
         new = text
-        for block in (b for b in BLOCKS if b.doc == doc):
-            new = replace_block(new, block, render(block))
+        for block in (b for b in BLOCKS if doc in b.docs):
+            new = replace_block(new, doc, block, bodies[block])
         if new != text:
             stale.append(doc)
             if not args.check:
