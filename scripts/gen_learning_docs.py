@@ -23,6 +23,7 @@ sys.path.insert(0, str(REPO))  # run as a script: make the repository importable
 
 from benchmarks.learning.report import (  # noqa: E402
     cpu_markdown,
+    dynamics_markdown,
     load_runs,
     markdown,
     pairs_markdown,
@@ -56,11 +57,11 @@ class Block:
     score: float = 600.0
     # "curves": score by steps and minutes (and the PNG); "evaluations": the folder's
     # *.eval.json; "cpu": CPU per agent step; "pairs": first label against second,
-    # seed by seed, at the last minute mark
+    # seed by seed, at the last minute mark; "dynamics": clip fraction, KL, entropy
     table: str = "curves"
 
     def __post_init__(self) -> None:
-        if self.table not in ("curves", "evaluations", "cpu", "pairs"):
+        if self.table not in ("curves", "evaluations", "cpu", "pairs", "dynamics"):
             raise ValueError(f"block {self.name}: unknown table {self.table!r}")
 
 
@@ -78,9 +79,16 @@ BLOCKS = [
           steps=B2B_STEPS, minutes=B2B_MINUTES, png="docs/img/learning-b2b.png",
           title="Airstriker, no sticky actions, 2 CPU cores: back to back, seeds 1, 5, 6"),
     Block("ablations", IN_RESULTS, "airstriker-sb3env",
-          ("sb3", "rf-e2-vclip", "rf-e2-novclip-vf1", "ref-e4-novclip-vf1", "rf-slow-learner"),
+          ("sb3", "rf-e2-vclip", "rf-e2-novclip-vf1", "ref-e4-novclip-vf1", "rf-slow-learner",
+           "rf-slow-learner-today", "rf-e4-vclip"),
           minutes=(), steps=STEPS[:6], png="docs/img/learning-ablations.png",
           title="Airstriker, no sticky actions: ablations (per sample)"),
+    Block("async", IN_RESULTS, "airstriker-sb3env",
+          ("rf-slow-learner-today", "rf-async", "rf-async-nocorrect"),
+          minutes=(), steps=STEPS[:4], png="docs/img/learning-async.png",
+          title="Airstriker, no sticky actions: lockstep vs async (per sample)"),
+    Block("async-dynamics", IN_RESULTS, "airstriker-sb3env",
+          ("rf-slow-learner-today", "rf-async", "rf-async-nocorrect"), table="dynamics"),
     Block("b2b-pairs", IN_RESULTS, "airstriker-sb3env", ("retrofleet", "sb3"),
           seeds=B2B_SEEDS, minutes=B2B_MINUTES[-1:], table="pairs"),
     Block("default", IN_RESULTS, "airstriker-default", ("sb3", "retrofleet"),
@@ -160,6 +168,8 @@ def render(block: Block) -> str:
         return source + cpu_markdown(runs)
     if block.table == "pairs":
         return source + pairs_markdown(runs, block.score, block.minutes[-1])
+    if block.table == "dynamics":
+        return source + dynamics_markdown(runs)
     return source + markdown(runs, list(block.steps), list(block.minutes), block.score)
 
 

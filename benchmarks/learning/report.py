@@ -145,6 +145,24 @@ def cpu_markdown(runs: dict[str, list[dict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def dynamics_markdown(runs: dict[str, list[dict]]) -> str:
+    """How far each update moved the policy: clip fraction and approximate KL averaged
+    over a run's updates, and the policy's entropy at its last update."""
+    def per_run(group: list[dict], key: str, last: bool = False) -> list[float | None]:
+        values = [[p[key] for p in r["points"] if p.get(key) is not None] for r in group]
+        return [None if not v else v[-1] if last else statistics.fmean(v) for v in values]
+
+    lines = ["Per update, over each run's updates: mean (min-max) over seeds.", "",
+             "| label | seeds | clip fraction | approx KL | entropy at the end |",
+             "|---|---:|---:|---:|---:|"]
+    for label, group in runs.items():
+        cells = (spread(per_run(group, "clip_fraction"), "{:.3f}"),
+                 spread(per_run(group, "approx_kl"), "{:.4f}"),
+                 spread(per_run(group, "entropy", last=True), "{:.2f}"))
+        lines.append(f"| {label} | {len(group)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def pairs_markdown(runs: dict[str, list[dict]], score: float, minute: float) -> str:
     """Back-to-back pairs, one row per seed both labels ran: the first label against
     the second in minutes to ``score``, score at ``minute`` and agent steps/s, with
