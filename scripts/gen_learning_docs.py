@@ -83,6 +83,8 @@ BLOCKS = [
            "rf-slow-learner-today", "rf-e4-vclip"),
           minutes=(), steps=STEPS[:6], png="docs/img/learning-ablations.png",
           title="Airstriker, no sticky actions: ablations (per sample)"),
+    Block("vloss-dynamics", IN_RESULTS, "airstriker-sb3env",
+          ("rf-slow-learner-today", "rf-e4-vclip"), table="dynamics"),
     Block("async", IN_RESULTS, "airstriker-sb3env",
           ("rf-slow-learner-today", "rf-async", "rf-async-nocorrect"),
           minutes=(), steps=STEPS[:4], png="docs/img/learning-async.png",
