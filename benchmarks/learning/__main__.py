@@ -1,7 +1,7 @@
 """python -m benchmarks.learning: learning curves of retrofleet and its peers, per seed.
 
 Each run writes one compact JSON file (the curve after every update, the
-settings, load and steal samples) to --out/<system>-seed<k>.json; runs go one
+settings, load and steal samples) to --out/<label>-seed<k>.json; runs go one
 after another, so their wall-clock figures are back to back on one machine.
 ``python -m benchmarks.learning.report`` turns the files into tables and a PNG.
 """
