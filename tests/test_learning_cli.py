@@ -5,14 +5,34 @@ carry the variant's label with the defaults' settings."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks.learning.__main__ import check_variant, main, parse_variant
+from benchmarks.procs import command_line, process_tree
 
-RESULTS_DOC = Path(__file__).resolve().parents[1] / "docs" / "RESULTS.md"
+REPO = Path(__file__).resolve().parents[1]
+RESULTS_DOC = REPO / "docs" / "RESULTS.md"
+
+
+@pytest.fixture
+def keep_signal_handlers():
+    """main() installs its own SIGINT/SIGTERM handlers: give pytest its own back."""
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+def alive(pids: list[int]) -> list[int]:
+    return [pid for pid in pids if os.path.exists(f"/proc/{pid}")]
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -45,7 +65,7 @@ def test_every_variant_in_the_results_doc_is_accepted_by_its_system():
 
 
 def test_a_short_reference_run_writes_its_curve_and_names_the_run_on_every_line(
-        tmp_path, capsys):
+        tmp_path, capsys, keep_signal_handlers):
     assert main(["--system", "reference", "--actors", "2", "--max-steps", "256", "--seeds", "3",
                  "--label", "smoke", "--out", str(tmp_path)]) == 0
     lines = capsys.readouterr().err.splitlines()
@@ -54,3 +74,30 @@ def test_a_short_reference_run_writes_its_curve_and_names_the_run_on_every_line(
     data = json.loads((tmp_path / "smoke-seed3.json").read_text())
     assert data["system"] == "reference" and data["seed"] == 3 and data["finished"]
     assert [p["steps"] for p in data["points"]] == [256]
+
+
+def test_sigterm_stops_the_services_of_a_fleet_run_and_exits_130(tmp_path):
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}  # the run dir
+    bench = subprocess.Popen([sys.executable, "-m", "benchmarks.learning", "--actors", "1",
+                              "--seeds", "0", "--out", str(tmp_path / "out")],
+                             cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    fleet: list[int] = []
+    try:
+        deadline = time.monotonic() + 120
+        while not any("services.actor" in command_line(pid) for pid in fleet):
+            assert time.monotonic() < deadline and bench.poll() is None, "no actor started"
+            time.sleep(0.5)
+            launcher = [pid for pid in process_tree(bench.pid)
+                        if "services.launch" in command_line(pid)]
+            fleet = process_tree(launcher[0]) if launcher else []
+        bench.send_signal(signal.SIGTERM)
+        assert bench.wait(timeout=90) == 130
+        assert "interrupted" in bench.stderr.read()
+        deadline = time.monotonic() + 10
+        while alive(fleet) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert alive(fleet) == []
+    finally:
+        bench.kill()
+        for pid in alive(fleet):
+            os.kill(pid, signal.SIGKILL)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from common.config import Checked, fail, option, parse_config, require, value_parser
 from common.envs import DEFAULT_GAME, EnvOptions
+from common.processes import stop_on_signals
 
 PROG = "python -m benchmarks.learning"
 SYSTEMS = ("retrofleet", "reference", "sb3")
@@ -103,6 +104,12 @@ def run_log(run: str) -> Callable[[str], None]:
     return log
 
 
+def _interrupt(signum, frame) -> None:
+    # SIGTERM too, and SIGINT even where a shell started this in the background
+    # with it ignored: the runs' finally blocks stop the services they started.
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(LearningConfig, argv, PROG, __doc__.split("\n\n")[0])
     try:
@@ -119,6 +126,18 @@ def main(argv: list[str] | None = None) -> int:
     env_opts = EnvOptions(game=cfg.game, **ENV_PRESETS[cfg.env_preset])
     label = cfg.label or "-".join([cfg.system, *(f"{k.lower()}{v}" for k, v in variant.items())])
     out_dir = Path(cfg.out)
+    stop_on_signals(_interrupt)
+    try:
+        run_seeds(cfg, seeds, label, variant, env_opts, out_dir)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; each result file keeps the curve up to its last save",
+              file=sys.stderr)
+        return 130
+    return 0
+
+
+def run_seeds(cfg: LearningConfig, seeds: list[int], label: str, variant: dict[str, str],
+              env_opts: EnvOptions, out_dir: Path) -> None:
     for seed in seeds:
         out = out_dir / f"{label}-seed{seed}.json"
         log = run_log(f"{label} seed {seed}")  # names the run on every line: runs go side by side
@@ -137,7 +156,6 @@ def main(argv: list[str] | None = None) -> int:
         last = data["points"][-1] if data["points"] else {}
         log(f"done, {last.get('steps')} steps in "
             f"{last.get('t', 0) / 60:.1f} min, mean return {last.get('mean_return')}")
-    return 0
 
 
 if __name__ == "__main__":
