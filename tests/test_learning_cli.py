@@ -77,7 +77,8 @@ def test_a_short_reference_run_writes_its_curve_and_names_the_run_on_every_line(
 
 
 def test_sigterm_stops_the_services_of_a_fleet_run_and_exits_130(tmp_path):
-    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}  # the run dir
+    # An interrupted fleet run leaves its run directory behind: TMPDIR keeps it in tmp_path.
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
     bench = subprocess.Popen([sys.executable, "-m", "benchmarks.learning", "--actors", "1",
                               "--seeds", "0", "--out", str(tmp_path / "out")],
                              cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
