@@ -16,7 +16,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks.learning.__main__ import check_variant, main, parse_variant
+from benchmarks.learning.fleet import launch_command, settings_the_run_sets
 from benchmarks.procs import command_line, process_tree
+from common.config import parse_config
+from services.launch import LaunchConfig, service_commands
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DOC = REPO / "docs" / "RESULTS.md"
@@ -45,6 +48,8 @@ def alive(pids: list[int]) -> list[int]:
     (["--system", "sb3", "--variant", "EPOCHS=4"], "sb3 has no such setting"),
     (["--system", "reference", "--variant", "MAX_POLICY_LAG=1"],
      "--variant MAX_POLICY_LAG: reference has no such setting"),
+    (["--variant", "STICKY_PROB=0.25"], "--variant STICKY_PROB: every retrofleet run sets it"),
+    (["--variant", "SEED=7"], "--variant SEED: every retrofleet run sets it itself"),
 ])
 def test_bad_input_is_one_line_and_exit_2_before_any_run(argv, message, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path)]) == 2
@@ -62,6 +67,22 @@ def test_every_variant_in_the_results_doc_is_accepted_by_its_system():
         system = re.search(r"--system (\w+)", line)
         variant = parse_variant(re.search(r"--variant (\S+)", line).group(1))
         check_variant(variant, system.group(1) if system else "retrofleet")
+
+
+def test_a_variant_reaches_the_learner_unless_the_run_sets_that_setting_itself(monkeypatch):
+    """Why TOTAL_STEPS may be a variant and GAME may not: the launcher reads both
+    variables, but the run gives it --game, and a flag wins."""
+    monkeypatch.setenv("RETROFLEET_TOTAL_STEPS", "12345")
+    monkeypatch.setenv("RETROFLEET_GAME", "Pong-Atari2600")
+    argv = launch_command(Path("runs"), 0, "Airstriker-Genesis-v0", 1, 0.0, 5555)[3:]
+    learner = dict(service_commands(parse_config(LaunchConfig, argv, "t", "t")))["learner"]
+    flags = dict(zip(learner[3::2], learner[4::2]))
+    assert flags["--total-steps"] == "12345" and flags["--game"] == "Airstriker-Genesis-v0"
+    owned = settings_the_run_sets()
+    assert "GAME" in owned and "TOTAL_STEPS" not in owned
+    check_variant({"TOTAL_STEPS": "12345"}, "retrofleet")
+    with pytest.raises(ValueError, match="GAME: every retrofleet run sets it"):
+        check_variant({"GAME": "Pong-Atari2600"}, "retrofleet")
 
 
 def test_a_short_reference_run_writes_its_curve_and_names_the_run_on_every_line(

@@ -36,8 +36,9 @@ class LearningConfig(Checked):
                              choices=list(ENV_PRESETS))
     actors: int = option(8, "actors (retrofleet) or vectorised envs (reference, sb3)")
     variant: str = option("", "RETROFLEET_* settings for every service of the run, as "
-                          "NAME=VALUE[,NAME=VALUE] (e.g. EPOCHS=4,CLIP_VLOSS=0); for the "
-                          "reference, the same names set its PPO options")
+                          "NAME=VALUE[,NAME=VALUE] (e.g. EPOCHS=4,CLIP_VLOSS=0), except "
+                          "those the run sets itself (game, seeds, ports, env preset); for "
+                          "the reference, the same names set its PPO options")
     label: str = option("", "name of this configuration in the result files "
                         "(default: the system, plus the variant)")
     evaluate: int = option(0, "retrofleet: after each run, score its final checkpoint over "
@@ -81,7 +82,14 @@ def check_variant(variant: dict[str, str], system: str) -> None:
     run the defaults under the variant's label."""
     fields = {f.name.upper(): f for cls in variant_configs(system)
               for f in dataclasses.fields(cls)}
+    owned = set()
+    if system == "retrofleet":
+        from benchmarks.learning.fleet import settings_the_run_sets
+        owned = settings_the_run_sets()
     for name, value in variant.items():
+        if name in owned:
+            raise ValueError(f"--variant {name}: every retrofleet run sets it itself "
+                             "(use --game, --actors, --seeds, --max-minutes or --env-preset)")
         field = fields.get(name)
         if field is None:
             raise ValueError(f"--variant {name}: {system} has no such setting"

@@ -5,6 +5,7 @@ launcher is started, so process start-up counts against retrofleet.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -19,7 +20,9 @@ from benchmarks.learning.record import RunRecord
 from benchmarks.procs import REPO, command_line, free_base_port, tree_cpu
 from common.envs import EnvOptions
 from common.metrics import read_metrics
+from services.launch import LaunchConfig, service_commands
 
+PRESET = ("sticky_prob", "noop_max")  # the env settings --env-preset gives the actors
 EXTRA = ("sps", "lag_mean", "lag_max", "update_seconds", "entropy", "approx_kl",
          "clip_fraction", "loss_value", "loss_policy", "dropped_stale")
 
@@ -28,17 +31,12 @@ def run_fleet(out: Path, seed: int, env_opts: EnvOptions, actors: int, max_steps
               max_minutes: float, variant: dict[str, str], log, evaluate: int = 0) -> dict:
     run_dir = Path(tempfile.mkdtemp(prefix="retrofleet-learning-"))
     env = {**os.environ, "PYTHONUNBUFFERED": "1",
-           "RETROFLEET_STICKY_PROB": str(env_opts.sticky_prob),
-           "RETROFLEET_NOOP_MAX": str(env_opts.noop_max),
+           **{f"RETROFLEET_{name.upper()}": str(getattr(env_opts, name)) for name in PRESET},
            **{f"RETROFLEET_{k}": v for k, v in variant.items()}}
     record = RunRecord(out, "retrofleet", seed, {"actors": actors, "variant": variant,
                                                  "env": vars(env_opts)})
-    command = [sys.executable, "-m", "services.launch", "--actors", str(actors),
-               "--viewer", "none", "--fresh", "--run-dir", str(run_dir), "--run-name", "run",
-               "--base-seed", str(seed), "--base-port", str(free_base_port()),
-               "--game", env_opts.game]
-    if max_minutes:
-        command += ["--max-minutes", str(max_minutes)]
+    command = launch_command(run_dir, seed, env_opts.game, actors, max_minutes,
+                             free_base_port())
     log_path = run_dir / "launch.log"
     metrics = run_dir / "run" / "metrics.jsonl"
     with open(log_path, "wb") as log_file:
@@ -70,6 +68,33 @@ def run_fleet(out: Path, seed: int, env_opts: EnvOptions, actors: int, max_steps
         return record.data  # keep the run directory for a look at its logs
     shutil.rmtree(run_dir, ignore_errors=True)
     return record.data
+
+
+def launch_command(run_dir: Path, seed: int, game: str, actors: int, max_minutes: float,
+                   base_port: int) -> list[str]:
+    command = [sys.executable, "-m", "services.launch", "--actors", str(actors),
+               "--viewer", "none", "--fresh", "--run-dir", str(run_dir), "--run-name", "run",
+               "--base-seed", str(seed), "--base-port", str(base_port), "--game", game]
+    return command + (["--max-minutes", str(max_minutes)] if max_minutes else [])
+
+
+def settings_the_run_sets() -> set[str]:
+    """RETROFLEET_* names a fleet run sets itself, which --variant must not name.
+
+    A flag wins over a variable: every flag of the launcher's command, and every
+    flag the launcher gives a service from something other than a setting of its
+    own (those, like TOTAL_STEPS, it reads from the variant too). The env preset's
+    settings are variables, so a variant would win over them while the result file
+    recorded the preset.
+    """
+    def names(command: list[str]) -> set[str]:
+        return {arg[2:].replace("-", "_").upper() for arg in command if arg.startswith("--")}
+
+    launcher_settings = {f.name.upper() for f in dataclasses.fields(LaunchConfig)}
+    services = {name for _, command in service_commands(LaunchConfig())
+                for name in names(command)}
+    return (names(launch_command(Path("run"), 0, "game", 1, 1.0, 1))
+            | (services - launcher_settings) | {name.upper() for name in PRESET})
 
 
 def service_role(pid: int) -> str:
