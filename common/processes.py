@@ -16,6 +16,17 @@ def stop_on_signals(request_stop: Callable[..., object]) -> None:
     signal.signal(signal.SIGINT, request_stop)
 
 
+def _raise_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def interrupt_on_signals() -> None:
+    """Raise KeyboardInterrupt on SIGTERM and SIGINT, as Ctrl-C does in a terminal,
+    so the caller's finally blocks clean up; SIGINT too where a shell started this
+    in the background with it ignored."""
+    stop_on_signals(_raise_interrupt)
+
+
 def stop_processes(procs: dict[str, subprocess.Popen], grace: float,
                    on_kill: Callable[[str], None] | None = None) -> None:
     """Ask every running process to stop, wait up to ``grace`` seconds in all,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from common.config import Checked, fail, option, parse_config, require, value_parser
 from common.envs import DEFAULT_GAME, EnvOptions
-from common.processes import stop_on_signals
+from common.processes import interrupt_on_signals
 
 PROG = "python -m benchmarks.learning"
 SYSTEMS = ("retrofleet", "reference", "sb3")
@@ -112,12 +112,6 @@ def run_log(run: str) -> Callable[[str], None]:
     return log
 
 
-def _interrupt(signum, frame) -> None:
-    # SIGTERM too, and SIGINT even where a shell started this in the background
-    # with it ignored: the runs' finally blocks stop the services they started.
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_config(LearningConfig, argv, PROG, __doc__.split("\n\n")[0])
     try:
@@ -134,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     env_opts = EnvOptions(game=cfg.game, **ENV_PRESETS[cfg.env_preset])
     label = cfg.label or "-".join([cfg.system, *(f"{k.lower()}{v}" for k, v in variant.items())])
     out_dir = Path(cfg.out)
-    stop_on_signals(_interrupt)
+    interrupt_on_signals()  # the runs' finally blocks stop the services they started
     try:
         run_seeds(cfg, seeds, label, variant, env_opts, out_dir)
     except KeyboardInterrupt:

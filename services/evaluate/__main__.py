@@ -6,14 +6,10 @@ import secrets
 import sys
 
 from common.config import fail, parse_config
-from common.processes import lower_priority, stop_on_signals
+from common.processes import interrupt_on_signals, lower_priority
 from services.evaluate.config import EvaluateConfig
 
 PROG = "python -m services.evaluate"
-
-
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt  # unwinds into the pool's cleanup, as Ctrl-C does
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     evaluation.progress(f"evaluating {source.path} (update {source.update}): {cfg.episodes} "
                         f"episodes{' + as many random' if cfg.baseline else ''}, {workers} "
                         f"workers, seed {seed}")
-    stop_on_signals(_interrupt)
+    interrupt_on_signals()  # unwinds into the pool's cleanup, as Ctrl-C does
     try:
         report = evaluation.run()
     except KeyboardInterrupt:
