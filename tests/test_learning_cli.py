@@ -10,7 +10,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,8 +19,8 @@ from benchmarks.learning.fleet import launch_command, settings_the_run_sets
 from benchmarks.procs import command_line, process_tree
 from common.config import parse_config
 from services.launch import LaunchConfig, service_commands
+from tests.conftest import REPO, wait_for
 
-REPO = Path(__file__).resolve().parents[1]
 RESULTS_DOC = REPO / "docs" / "RESULTS.md"
 
 
@@ -103,22 +102,22 @@ def test_sigterm_stops_the_services_of_a_fleet_run_and_exits_130(tmp_path):
     bench = subprocess.Popen([sys.executable, "-m", "benchmarks.learning", "--actors", "1",
                               "--seeds", "0", "--out", str(tmp_path / "out")],
                              cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
-    fleet: list[int] = []
+    fleet: list[int] = []  # the launcher's process tree, as last seen
+
+    def an_actor_started() -> bool:
+        assert bench.poll() is None, "the benchmark exited before an actor started"
+        launcher = [pid for pid in process_tree(bench.pid)
+                    if "services.launch" in command_line(pid)]
+        fleet[:] = process_tree(launcher[0]) if launcher else []
+        return any("services.actor" in command_line(pid) for pid in fleet)
+
     try:
-        deadline = time.monotonic() + 120
-        while not any("services.actor" in command_line(pid) for pid in fleet):
-            assert time.monotonic() < deadline and bench.poll() is None, "no actor started"
-            time.sleep(0.5)
-            launcher = [pid for pid in process_tree(bench.pid)
-                        if "services.launch" in command_line(pid)]
-            fleet = process_tree(launcher[0]) if launcher else []
+        wait_for(an_actor_started, 120, "an actor of the fleet")
         bench.send_signal(signal.SIGTERM)
         assert bench.wait(timeout=90) == 130
         assert "interrupted" in bench.stderr.read()
-        deadline = time.monotonic() + 10
-        while alive(fleet) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert alive(fleet) == []
+        wait_for(lambda: not alive(fleet), 10, "every process of the fleet to end",
+                 interval=0.2, diagnostics=lambda: f"alive: {alive(fleet)}")
     finally:
         bench.kill()
         for pid in alive(fleet):
