@@ -93,8 +93,8 @@ def settings_the_run_sets() -> set[str]:
     launcher_settings = {f.name.upper() for f in dataclasses.fields(LaunchConfig)}
     services = {name for _, command in service_commands(LaunchConfig())
                 for name in names(command)}
-    return (names(launch_command(Path("run"), 0, "game", 1, 1.0, 1))
-            | (services - launcher_settings) | {name.upper() for name in PRESET})
+    every_flag = launch_command(Path("run"), 0, "game", 1, 1.0, 1)  # minutes > 0: its flag too
+    return names(every_flag) | (services - launcher_settings) | {n.upper() for n in PRESET}
 
 
 def service_role(pid: int) -> str:
